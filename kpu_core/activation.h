@@ -1,0 +1,49 @@
+// The KPU's 16-segment piecewise-linear activation (spec §4.2 table, §6.4 arithmetic,
+// §6.8 the two candidate semantics).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace kpusim::kpu {
+
+/// Which of nncase's two emulations of the activation stage to follow (spec §6.8).
+/// Silicon behaviour is unpublished; the default is the spec's recommendation.
+enum class ActivationRule {
+    /// nncase 0.2 / 1.x reference simulator (default): the segment is the last one whose
+    /// start is strictly below bn; ACT_ROUND (half to even for non-negative products).
+    nncase_reference,
+    /// nncase 0.1 C# emulator: the last segment whose start is <= bn; KCS (half up).
+    nncase_v01_emulator,
+};
+
+/// "reference" or "v01"; throws std::invalid_argument on anything else.
+ActivationRule parse_activation_rule(const char* name);
+const char* to_string(ActivationRule rule);
+
+struct ActivationSegment {
+    int64_t x_start = 0;       ///< signed 36-bit segment start
+    int32_t y_mul = 0;         ///< signed 16-bit slope
+    uint32_t shift_number = 0; ///< unsigned 8-bit right shift
+    uint32_t result_bias = 0;  ///< unsigned 8-bit offset added after the shift
+};
+
+/// kpu_activate_table_t: 16 segment words then 16 bias bytes (144 bytes).
+struct ActivationTable {
+    std::array<ActivationSegment, 16> segments{};
+    /// Decode 144 bytes (18 little-endian words).
+    static ActivationTable decode(const uint8_t* bytes144);
+};
+
+/// Error from the activation stage: no segment matches bn (a table whose segment 0 does not
+/// start at the bottom of the 36-bit range). The reference simulator has undefined behaviour
+/// there; kpusim reports it.
+struct ActivationNoSegment {
+    int64_t bn;
+};
+
+/// Map a batch-norm output to uint8 (spec §6.4). Returns the uint8 result; sets `*no_segment`
+/// and returns 0 when no segment matches.
+uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, bool* no_segment);
+
+}  // namespace kpusim::kpu

@@ -1,0 +1,51 @@
+#include "models/kmodel_loader.h"
+
+#include <fstream>
+#include <iterator>
+
+#include "models/byte_reader.h"
+#include "models/kmodel_error.h"
+#include "models/kmodel_v3_reader.h"
+
+namespace kpusim {
+
+namespace {
+constexpr uint32_t kKmdlIdentifier = 0x4B4D444C;  // 'KMDL', file bytes "LDMK" (spec §9.1)
+}
+
+Model parse_kmodel(std::vector<uint8_t> bytes) {
+    auto file = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+    const ByteReader r(file->data(), file->size());
+    const uint32_t first = r.u32(0, "version");
+    const std::string supported = std::string(" (kpusim supports kmodel version ") +
+                                  kSupportedKmodelVersions + ")";
+    if (first == 3) return read_kmodel_v3(file);
+    if (first == kKmdlIdentifier) {
+        const uint32_t version = r.u32(4, "version");
+        throw KmodelError(KmodelErrorKind::unsupported_version,
+                          "kmodel version " + std::to_string(version) +
+                              " ('KMDL' container of nncase " +
+                              (version == 4 ? "0.2" : version == 5 ? "1.x" : "?") +
+                              ") is not supported yet" + supported,
+                          std::nullopt, "version");
+    }
+    if (first == 1)
+        throw KmodelError(KmodelErrorKind::unsupported_version,
+                          "unsupported kmodel version 1: the pre-nncase container of Kendryte's "
+                          "TensorFlow-based compiler (kpu_model_load_from_buffer), which the "
+                          "SDK's kpu_load_kmodel refuses too" + supported,
+                          std::nullopt, "version");
+    throw KmodelError(KmodelErrorKind::unsupported_version,
+                      "unsupported kmodel version " + std::to_string(first) + supported,
+                      std::nullopt, "version");
+}
+
+Model load_kmodel(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw InputError("cannot open kmodel file '" + path + "'");
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    if (f.bad()) throw InputError("error reading kmodel file '" + path + "'");
+    return parse_kmodel(std::move(bytes));
+}
+
+}  // namespace kpusim

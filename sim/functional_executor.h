@@ -1,0 +1,51 @@
+// The functional core: runs a Model's layers in order on plain memories, bit-exactly,
+// with no notion of time. The SystemC SoC drives the same per-layer entry point.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kpu_core/kpu_layer.h"
+#include "models/layer_graph.h"
+
+namespace kpusim {
+
+/// One output tensor of a run, in its own dtype (float32 for dequantized outputs).
+struct OutputTensor {
+    Shape shape;
+    DataType type = DataType::float32;
+    std::vector<uint8_t> bytes;  ///< raw little-endian elements, shape.elements() x size
+    /// The elements as floats (uint8 values converted exactly).
+    std::vector<float> as_floats() const;
+};
+
+/// Memories a model runs on: the main-memory working buffer and the 2 MiB KPU RAM.
+/// `body` is the model body as placed in memory (the file bytes in RAM mode).
+struct ExecutionMemory {
+    const uint8_t* body = nullptr;  ///< model bytes; blob FileSpans index into it
+    uint8_t* main = nullptr;        ///< main_mem_usage bytes plus kMainMemorySlack
+    uint8_t* kpu_ram = nullptr;     ///< kpu::kKpuRamBytes bytes
+};
+
+/// Bytes allocated past main_mem_usage so that the V3 runtime's documented overruns
+/// (QUANTIZED_ADD rounds its count up to a multiple of 8) stay inside the buffer.
+inline constexpr uint32_t kMainMemorySlack = 8;
+
+/// Write the model input into memory as the V3 runtime does (spec §7.4 step 3): dense CHW
+/// uint8 converted into the KPU RAM layout, or float32 copied to main memory.
+/// `input` must hold exactly model.input.bytes() bytes; throws InputError otherwise.
+void write_input(const Model& model, const std::vector<uint8_t>& input, const ExecutionMemory& mem);
+
+/// Execute layer `layer` of `model` on `mem`. Throws std::runtime_error naming the layer on
+/// a run-time fault (an activation table with no segment for a value).
+void execute_layer(const Model& model, const Layer& layer, const ExecutionMemory& mem,
+                   const kpu::KpuOptions& options);
+
+/// Read the model outputs out of main memory.
+std::vector<OutputTensor> read_outputs(const Model& model, const ExecutionMemory& mem);
+
+/// Convenience: allocate zeroed memories, write the input, run every layer, read the outputs.
+std::vector<OutputTensor> run_functional(const Model& model, const std::vector<uint8_t>& input,
+                                         const kpu::KpuOptions& options = {});
+
+}  // namespace kpusim

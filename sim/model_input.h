@@ -1,0 +1,27 @@
+// Preparing a model's input: a picture (JPEG/PNG/BMP), a raw file, or a test pattern.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/layer_graph.h"
+
+namespace kpusim {
+
+/// Read `path` as the input of a model whose input is `in`.
+/// - A JPEG, PNG or BMP picture (recognised by content, decoded with stb_image) is resized to
+///   the input's W x H (stb_image_resize) and laid out as planar RGB888 (R plane, G plane,
+///   B plane, rows top-down: the layout of MaixPy's pix_to_ai buffer) for 3-channel inputs,
+///   or as one grey plane (stb's luma) for 1-channel inputs. Pictures need a uint8 input.
+/// - Anything else is a raw file that must hold exactly in.bytes() bytes (uint8 CHW, or
+///   little-endian float32 for float-input models).
+/// Throws InputError naming the file and the problem (missing, undecodable, wrong size,
+/// picture for a float or 2/4+-channel input).
+std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput& in);
+
+/// A deterministic input for runs without --input: uint8 (c*61 + y*7 + x*3) mod 256, or
+/// float32 values 0.5 + 0.25 * (i mod 8).
+std::vector<uint8_t> test_pattern(const ModelInput& in);
+
+}  // namespace kpusim
