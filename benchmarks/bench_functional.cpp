@@ -5,6 +5,8 @@
 //   ./build/kpusim_bench --benchmark_filter=MobileNet
 #include <benchmark/benchmark.h>
 
+#include <systemc>
+
 #include <cstring>
 #include <fstream>
 #include <random>

@@ -38,12 +38,26 @@ ActivationTable ActivationTable::decode(const uint8_t* b) {
         s.x_start = static_cast<int64_t>((start ^ m) - m);
         s.result_bias = b[128 + i];
     }
+    t.starts_sorted = true;
+    for (int i = 1; i < 16; ++i)
+        if (t.segments[i].x_start < t.segments[i - 1].x_start) t.starts_sorted = false;
     return t;
 }
 
 uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, bool* no_segment) {
     int seg = -1;
-    if (rule == ActivationRule::nncase_reference) {
+    if (table.starts_sorted) {
+        // Starts below bn (reference) or at most bn (v01) form a prefix: count it.
+        int lo = 0, hi = 16;
+        while (lo < hi) {
+            const int mid = (lo + hi) / 2;
+            const int64_t start = table.segments[mid].x_start;
+            const bool inside = rule == ActivationRule::nncase_reference ? start < bn : start <= bn;
+            if (inside) lo = mid + 1;
+            else hi = mid;
+        }
+        seg = lo - 1;
+    } else if (rule == ActivationRule::nncase_reference) {
         for (int i = 15; i >= 0; --i)
             if (bn > table.segments[i].x_start) { seg = i; break; }
     } else {

@@ -31,6 +31,9 @@ struct ActivationSegment {
 /// kpu_activate_table_t: 16 segment words then 16 bias bytes (144 bytes).
 struct ActivationTable {
     std::array<ActivationSegment, 16> segments{};
+    /// Segment starts are non-decreasing (true of every nncase table): the segment can then
+    /// be found by binary search, with the same result as the linear rule.
+    bool starts_sorted = false;
     /// Decode 144 bytes (18 little-endian words).
     static ActivationTable decode(const uint8_t* bytes144);
 };

@@ -1,58 +1,104 @@
 #include "kpu_core/conv.h"
 
+#include <algorithm>
+
 namespace kpusim::kpu {
 
 void window_input_sums(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
-                       std::vector<int64_t>& out) {
-    const uint32_t w = in.width, h = in.height, pw = in.padded_width();
+                       std::vector<int32_t>& out) {
+    const uint32_t w = in.width, h = in.height, pw = in.padded_width(), ph = in.padded_height();
     out.assign(uint64_t{w} * h, 0);
-    std::vector<int32_t> plane_sum(uint64_t{w} * h);
+    if (kernel == 1) {
+        for (uint32_t c = c0; c < c0 + count; ++c) {
+            const int16_t* p = in.plane(c);
+            for (uint64_t i = 0; i < uint64_t{w} * h; ++i) out[i] += p[i];
+        }
+        return;
+    }
+    // 3x3: sum the channels' padded planes, then a separable 3-tap box sum.
+    std::vector<int32_t> plane(uint64_t{pw} * ph, 0), rows(uint64_t{w} * ph);
     for (uint32_t c = c0; c < c0 + count; ++c) {
         const int16_t* p = in.plane(c);
-        for (uint32_t y = 0; y < h; ++y) {
-            for (uint32_t x = 0; x < w; ++x) {
-                int32_t s = 0;
-                for (uint32_t ky = 0; ky < kernel; ++ky)
-                    for (uint32_t kx = 0; kx < kernel; ++kx) s += p[(y + ky) * pw + x + kx];
-                out[uint64_t{y} * w + x] += s;
+        for (uint64_t i = 0; i < plane.size(); ++i) plane[i] += p[i];
+    }
+    for (uint32_t y = 0; y < ph; ++y)
+        for (uint32_t x = 0; x < w; ++x) {
+            const int32_t* r = plane.data() + uint64_t{y} * pw + x;
+            rows[uint64_t{y} * w + x] = r[0] + r[1] + r[2];
+        }
+    for (uint32_t y = 0; y < h; ++y)
+        for (uint32_t x = 0; x < w; ++x)
+            out[uint64_t{y} * w + x] = rows[uint64_t{y} * w + x] + rows[uint64_t{y + 1} * w + x] +
+                                       rows[uint64_t{y + 2} * w + x];
+}
+
+namespace {
+
+// Add weight x input over `n` contiguous pixels for NB output channels at once: the input
+// is read once per NB outputs, and the innermost loop vectorises.
+template <typename Acc, int NB>
+__attribute__((always_inline)) inline void axpy_block(const int16_t* x, uint64_t n, const Acc* wv, Acc* const* acc, uint64_t acc_at) {
+    Acc* a[NB];
+    for (int j = 0; j < NB; ++j) a[j] = acc[j] + acc_at;
+    for (uint64_t i = 0; i < n; ++i) {
+        const Acc xi = x[i];
+        for (int j = 0; j < NB; ++j) a[j][i] += wv[j] * xi;
+    }
+}
+
+template <typename Acc, int NB>
+__attribute__((always_inline)) inline void accumulate_block(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
+                      const int32_t* const* weights, Acc* const* acc) {
+    const uint32_t w = in.width, h = in.height, pw = in.padded_width();
+    constexpr uint64_t kTile = 1024;  // pixels per tile: NB accumulator tiles stay in L1
+    const uint64_t pixels = uint64_t{w} * h;
+    if (kernel == 1) {
+        for (uint64_t t = 0; t < pixels; t += kTile) {
+            const uint64_t n = std::min(kTile, pixels - t);
+            for (uint32_t ci = 0; ci < count; ++ci) {
+                Acc wv[NB];
+                bool any = false;
+                for (int j = 0; j < NB; ++j) any |= (wv[j] = weights[j][ci]) != 0;
+                if (any) axpy_block<Acc, NB>(in.plane(c0 + ci) + t, n, wv, acc, t);
             }
+        }
+        return;
+    }
+    for (uint32_t y = 0; y < h; ++y) {
+        for (uint32_t ci = 0; ci < count; ++ci) {
+            const int16_t* p = in.plane(c0 + ci);
+            for (uint32_t ky = 0; ky < kernel; ++ky)
+                for (uint32_t kx = 0; kx < kernel; ++kx) {
+                    Acc wv[NB];
+                    bool any = false;
+                    for (int j = 0; j < NB; ++j)
+                        any |= (wv[j] = weights[j][(ci * kernel + ky) * kernel + kx]) != 0;
+                    if (any)
+                        axpy_block<Acc, NB>(p + uint64_t{y + ky} * pw + kx, w, wv, acc, uint64_t{y} * w);
+                }
         }
     }
 }
 
-// The hot loop: for each (channel, tap), add weight x shifted input row to the accumulator.
-// Written so that the compiler vectorises the innermost loop over x.
+}  // namespace
+
 template <typename Acc>
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("avx2", "default")))
 #endif
 void accumulate_products(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
-                         const int32_t* weights, Acc* acc) {
-    const uint32_t w = in.width, h = in.height, pw = in.padded_width();
-    for (uint32_t ci = 0; ci < count; ++ci) {
-        const int16_t* p = in.plane(c0 + ci);
-        for (uint32_t ky = 0; ky < kernel; ++ky) {
-            for (uint32_t kx = 0; kx < kernel; ++kx) {
-                const Acc wv = static_cast<Acc>(weights[(ci * kernel + ky) * kernel + kx]);
-                if (wv == 0) continue;
-                if (kernel == 1) {
-                    const uint64_t n = uint64_t{w} * h;
-                    for (uint64_t i = 0; i < n; ++i) acc[i] += wv * static_cast<Acc>(p[i]);
-                } else {
-                    for (uint32_t y = 0; y < h; ++y) {
-                        const int16_t* row = p + (y + ky) * pw + kx;
-                        Acc* a = acc + uint64_t{y} * w;
-                        for (uint32_t x = 0; x < w; ++x) a[x] += wv * static_cast<Acc>(row[x]);
-                    }
-                }
-            }
-        }
+                         uint32_t outputs, const int32_t* const* weights, Acc* const* acc) {
+    switch (outputs) {
+        case 4: accumulate_block<Acc, 4>(in, kernel, c0, count, weights, acc); break;
+        case 3: accumulate_block<Acc, 3>(in, kernel, c0, count, weights, acc); break;
+        case 2: accumulate_block<Acc, 2>(in, kernel, c0, count, weights, acc); break;
+        default: accumulate_block<Acc, 1>(in, kernel, c0, count, weights, acc); break;
     }
 }
 
-template void accumulate_products<int32_t>(const PaddedInput&, uint32_t, uint32_t, uint32_t,
-                                           const int32_t*, int32_t*);
-template void accumulate_products<int64_t>(const PaddedInput&, uint32_t, uint32_t, uint32_t,
-                                           const int32_t*, int64_t*);
+template void accumulate_products<int32_t>(const PaddedInput&, uint32_t, uint32_t, uint32_t, uint32_t,
+                                           const int32_t* const*, int32_t* const*);
+template void accumulate_products<int64_t>(const PaddedInput&, uint32_t, uint32_t, uint32_t, uint32_t,
+                                           const int32_t* const*, int64_t* const*);
 
 }  // namespace kpusim::kpu

@@ -21,16 +21,21 @@ struct PaddedInput {
 
 /// S_x of spec §6.2 for every position: the sum of input bytes (padding included) over the
 /// k x k window and the channels [c0, c0 + count). Result: height x width values.
+/// |S_x| <= 1024 channels x 9 taps x 255 < 2^22, so int32 holds it.
 void window_input_sums(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
-                       std::vector<int64_t>& out);
+                       std::vector<int32_t>& out);
 
-/// S_xw of spec §6.2 for one output channel: sum over channels [c0, c0 + count) and the
-/// k x k taps of pixel x weight. `weights` holds count x k x k values for this output
-/// channel ([ic][ky][kx]). Accumulates into `acc` (height x width), which the caller zeroes.
+/// Most output channels accumulated in one pass over the input (register blocking).
+inline constexpr uint32_t kOutputBlock = 4;
+
+/// S_xw of spec §6.2 for `outputs` (1..kOutputBlock) output channels at once: for output j,
+/// the sum over channels [c0, c0 + count) and the k x k taps of pixel x weight, with
+/// `weights[j]` holding count x k x k values ([ic][ky][kx]). Accumulates into `acc[j]`
+/// (height x width each), which the caller zeroes.
 /// Acc is int32_t (8-bit weights: |sum| < 2^31 for up to 1024 channels x 9 taps x 255 x 255)
 /// or int64_t (16-bit weights).
 template <typename Acc>
 void accumulate_products(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
-                         const int32_t* weights, Acc* acc);
+                         uint32_t outputs, const int32_t* const* weights, Acc* const* acc);
 
 }  // namespace kpusim::kpu

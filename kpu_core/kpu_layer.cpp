@@ -1,5 +1,6 @@
 #include "kpu_core/kpu_layer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -67,44 +68,55 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     const uint32_t group_channels = dw ? 1 : ic;  // g_ic of spec §6.2
     const ActivationTable table = ActivationTable::decode(in.activation);
 
-    std::vector<int64_t> sx;
+    std::vector<int32_t> sx;
     if (!dw) window_input_sums(x, k, 0, ic, sx);
-    std::vector<Acc> acc(pixels);
+    std::vector<Acc> acc(pixels * kOutputBlock);
     std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
 
-    for (uint32_t o = 0; o < oc; ++o) {
-        const int32_t* wo = w.data() + uint64_t{o} * group_channels * k2;
-        const uint32_t c0 = dw ? o : 0;
-        if (dw) window_input_sums(x, k, c0, 1, sx);
-        int64_t sw = 0;
-        for (uint32_t i = 0; i < group_channels * k2; ++i) sw += wo[i];
-        const int64_t per_channel =
-            scaled(a.arg_w, sw, a.shr_w) + a.arg_add * static_cast<int64_t>(group_channels);
-
-        std::fill(acc.begin(), acc.end(), Acc{0});
-        accumulate_products<Acc>(x, k, c0, group_channels, wo, acc.data());
-
-        uint64_t word = 0;
-        std::memcpy(&word, in.batchnorm + uint64_t{o} * 8, 8);  // host is little-endian
-        const BatchNormEntry bn = BatchNormEntry::decode(word);
-        bool no_segment = false;
-        for (uint64_t p = 0; p < pixels; ++p) {
-            const int64_t conv = static_cast<int64_t>(acc[p]) + scaled(a.arg_x, sx[p], a.shr_x) +
-                                 per_channel;
-            activated[p] = activate(apply_batchnorm(conv, bn), table, options.activation_rule,
-                                    &no_segment);
+    // Normal layers accumulate kOutputBlock output channels per pass over the input;
+    // depthwise output o reads input channel o only.
+    const uint32_t block = dw ? 1 : kOutputBlock;
+    for (uint32_t o0 = 0; o0 < oc; o0 += block) {
+        const uint32_t n = std::min(block, oc - o0);
+        const int32_t* wo[kOutputBlock];
+        Acc* ao[kOutputBlock];
+        for (uint32_t j = 0; j < n; ++j) {
+            wo[j] = w.data() + uint64_t{o0 + j} * group_channels * k2;
+            ao[j] = acc.data() + j * pixels;
         }
-        if (no_segment)
-            throw std::runtime_error("KPU layer " + std::to_string(layer_index) +
-                                     ": output channel " + std::to_string(o) +
-                                     " has a batch-norm value below every activation segment "
-                                     "start (the table's segment 0 must start at -2^35)");
-        pool_plane(activated.data(), width, height, pool, pooled.data());
+        const uint32_t c0 = dw ? o0 : 0;
+        if (dw) window_input_sums(x, k, c0, 1, sx);
+        std::fill(acc.begin(), acc.begin() + n * pixels, Acc{0});
+        accumulate_products<Acc>(x, k, c0, group_channels, n, wo, ao);
 
-        for (uint32_t y = 0; y < oh; ++y)
-            std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0),
-                        pooled.data() + uint64_t{y} * ow, ow);
-        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), pooled.size());
+        for (uint32_t j = 0; j < n; ++j) {
+            const uint32_t o = o0 + j;
+            int64_t sw = 0;
+            for (uint32_t i = 0; i < group_channels * k2; ++i) sw += wo[j][i];
+            const int64_t per_channel =
+                scaled(a.arg_w, sw, a.shr_w) + a.arg_add * static_cast<int64_t>(group_channels);
+            uint64_t word = 0;
+            std::memcpy(&word, in.batchnorm + uint64_t{o} * 8, 8);  // host is little-endian
+            const BatchNormEntry bn = BatchNormEntry::decode(word);
+            bool no_segment = false;
+            const Acc* ac = ao[j];
+            for (uint64_t p = 0; p < pixels; ++p) {
+                const int64_t conv = static_cast<int64_t>(ac[p]) + scaled(a.arg_x, sx[p], a.shr_x) +
+                                     per_channel;
+                activated[p] = activate(apply_batchnorm(conv, bn), table, options.activation_rule,
+                                        &no_segment);
+            }
+            if (no_segment)
+                throw std::runtime_error("KPU layer " + std::to_string(layer_index) +
+                                         ": output channel " + std::to_string(o) +
+                                         " has a batch-norm value below every activation segment "
+                                         "start (the table's segment 0 must start at -2^35)");
+            pool_plane(activated.data(), width, height, pool, pooled.data());
+            for (uint32_t y = 0; y < oh; ++y)
+                std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0),
+                            pooled.data() + uint64_t{y} * ow, ow);
+            if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), pooled.size());
+        }
     }
 }
 
