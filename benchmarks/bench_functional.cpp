@@ -5,6 +5,7 @@
 //   ./build/kpusim_bench --benchmark_filter=MobileNet
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <systemc>
 
 #include <cstring>

@@ -41,10 +41,10 @@ void execute_layer(const Model& model, const Layer& layer, const ExecutionMemory
             if constexpr (std::is_same_v<T, KpuConvOp>) {
                 kpu::KpuLayerInputs in;
                 in.arg = &op.arg;
-                in.weights = mem.body + op.weights.offset;
+                in.weights = mem.blob(op.weights.offset);
                 in.eight_bit = model.eight_bit;
-                in.batchnorm = mem.body + op.batchnorm.offset;
-                in.activation = mem.body + op.activation.offset;
+                in.batchnorm = mem.blob(op.batchnorm.offset);
+                in.activation = mem.blob(op.activation.offset);
                 uint8_t* out = op.main_mem_out ? mem.main + op.main_mem_out_address : nullptr;
                 kpu::run_layer(in, mem.kpu_ram, out, options, layer.index);
             } else if constexpr (std::is_same_v<T, ResizeNearestOp>) {
@@ -75,7 +75,7 @@ std::vector<OutputTensor> run_functional(const Model& model, const std::vector<u
                                          const kpu::KpuOptions& options) {
     std::vector<uint8_t> main(uint64_t{model.main_mem_usage} + kMainMemorySlack, 0);
     std::vector<uint8_t> kpu_ram(kpu::kKpuRamBytes, 0);
-    const ExecutionMemory mem{model.file->data(), main.data(), kpu_ram.data()};
+    const ExecutionMemory mem{model.file->data(), main.data(), kpu_ram.data(), 0};
     write_input(model, input, mem);
     for (const Layer& l : model.layers) execute_layer(model, l, mem, options);
     return read_outputs(model, mem);

@@ -20,11 +20,15 @@ struct OutputTensor {
 };
 
 /// Memories a model runs on: the main-memory working buffer and the 2 MiB KPU RAM.
-/// `body` is the model body as placed in memory (the file bytes in RAM mode).
+/// `body` holds the model bytes from file offset `body_origin` on: the whole file in RAM
+/// mode (origin 0), or the batch of layer bodies a flash buffer holds.
 struct ExecutionMemory {
     const uint8_t* body = nullptr;  ///< model bytes; blob FileSpans index into it
     uint8_t* main = nullptr;        ///< main_mem_usage bytes plus kMainMemorySlack
     uint8_t* kpu_ram = nullptr;     ///< kpu::kKpuRamBytes bytes
+    uint64_t body_origin = 0;       ///< file offset of body[0]
+    /// Where the blob at file offset `offset` is in memory.
+    const uint8_t* blob(uint32_t offset) const { return body + (offset - body_origin); }
 };
 
 /// Bytes allocated past main_mem_usage so that the V3 runtime's documented overruns

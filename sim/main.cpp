@@ -1,14 +1,18 @@
 // kpusim command-line program.
 //
 //   kpusim run [MODEL] [--input FILE] [--labels FILE] [--top K] [--json FILE]
-//              [--dump-outputs DIR] [--ram-budget BYTES|PRESET] [--activation-rule RULE]
+//              [--dump-outputs DIR] [--mode ram|flash-single|flash-dual|all]
+//              [--source flash|psram-qspi|psram-ospi] [--batch-size N] [--spi-speed HZ]
+//              [--cpu-freq HZ] [--kpu-freq HZ] [--flash-lanes N] [--flash-ddr]
+//              [--ram-budget PRESET|BYTES] [--activation-rule reference|v01]
+//   kpusim calibrate
 //
-// Without MODEL it runs the built-in default job: the MobileNet of
+// Without MODEL, `run` runs the built-in default job: the MobileNet of
 // ../shared/models/mobilenetv1_0.75_imagenet_v3 on ../shared/images/coffee.png.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -16,6 +20,7 @@
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
+#include "sim/calibration_bench.h"
 #include "sim/classification.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
@@ -34,6 +39,10 @@ struct RunOptions {
     bool top_given = false;
     std::string ram_budget = "bare-metal";
     std::string activation_rule = "reference";
+    std::string mode = "ram", source = "flash";
+    std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
+    std::string flash_lanes = "4", model_address = "0x300000";
+    bool flash_ddr = false;
 };
 
 uint64_t resolve_ram_budget(const std::string& text) {
@@ -53,21 +62,40 @@ int run_command(RunOptions o) {
         if (o.labels.empty()) o.labels = shared + "/models/mobilenetv1_0.75_imagenet_v3/labels.txt";
         std::cout << "no model given: running the default job (MobileNetV1 0.75 on coffee.png)\n";
     }
+    RunSettings base;
+    base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
+    base.ram_budget_bytes = resolve_ram_budget(o.ram_budget);
+    base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
+    base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
+    base.spi_speed_hz = parse_quantity(o.spi_speed, "--spi-speed");
+    base.batch_size = parse_quantity(o.batch_size, "--batch-size");
+    base.model_address = parse_quantity(o.model_address, "--model-address");
+    const uint64_t lanes = parse_quantity(o.flash_lanes, "--flash-lanes");
+    if (lanes > 8) throw InputError("--flash-lanes " + o.flash_lanes + " is not 1, 2, 4 or 8");
+    base.flash_lanes = static_cast<uint32_t>(lanes);
+    base.flash_ddr = o.flash_ddr;
+    base.source = parse_model_source(o.source);
+    std::vector<RunMode> modes;
+    if (o.mode == "all") modes = {RunMode::ram, RunMode::flash_single, RunMode::flash_dual};
+    else modes = {parse_run_mode(o.mode)};
+
     const Model model = load_kmodel(o.model);
     const std::vector<uint8_t> input = o.input.empty() ? test_pattern(model.input)
                                                        : load_model_input(o.input, model.input);
-    RunConfig cfg;
-    cfg.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
-    cfg.ram_budget_bytes = resolve_ram_budget(o.ram_budget);
-
     RunReport report;
     report.model_path = o.model;
     report.input_description = o.input.empty() ? "test pattern" : o.input;
     report.model = &model;
-    report.result = soc().run(model, input, cfg);
+    for (size_t i = 0; i < modes.size(); ++i) {
+        RunSettings s = base;
+        s.mode = modes[i];
+        s.compute_outputs = i == 0;  // the outputs do not depend on the mode
+        report.runs.push_back({s, soc().run(model, input, s)});
+    }
     if (!o.labels.empty()) report.labels = load_labels(o.labels);
-    if ((!o.labels.empty() || o.top_given) && !report.result.outputs.empty())
-        report.top = top_k(report.result.outputs.front().as_floats(), o.top);
+    const auto& outputs = report.runs.front().result.outputs;
+    if ((!o.labels.empty() || o.top_given) && !outputs.empty())
+        report.top = top_k(outputs.front().as_floats(), o.top);
 
     std::cout << to_text(report);
     if (!o.json.empty()) {
@@ -75,7 +103,7 @@ int run_command(RunOptions o) {
         f << to_json(report).dump(2) << "\n";
         if (!f) throw InputError("cannot write JSON report '" + o.json + "'");
     }
-    if (!o.dump_dir.empty()) dump_outputs(report.result.outputs, o.dump_dir);
+    if (!o.dump_dir.empty()) dump_outputs(outputs, o.dump_dir);
     return 0;
 }
 
@@ -85,24 +113,37 @@ int sc_main(int argc, char** argv) {
     CLI::App app{"kpusim: a cycle-approximate simulator of the Kendryte K210 KPU"};
     app.require_subcommand(1);
     RunOptions o;
-    CLI::App* run = app.add_subcommand("run", "Run a kmodel on the simulated K210 and report its outputs");
+    CLI::App* run = app.add_subcommand("run", "Run a kmodel on the simulated K210; report outputs and timing");
     run->add_option("model", o.model, "kmodel file (default: the MobileNet demo job of ../shared)");
     run->add_option("--input", o.input,
                     "JPEG/PNG/BMP picture (resized, planar RGB888 / grey) or raw input file "
                     "(uint8 CHW, or float32 for float-input models); default: a test pattern");
     run->add_option("--labels", o.labels, "class labels, one per line (enables the top-K list)");
-    CLI::Option* top = run->add_option("--top", o.top, "how many classes to list")->check(CLI::Range(1, 100000));
+    CLI::Option* top = run->add_option("--top", o.top, "how many classes to list (default 5)")
+                           ->check(CLI::Range(1, 100000));
     run->add_option("--json", o.json, "write the report as JSON to this file");
     run->add_option("--dump-outputs", o.dump_dir,
                     "write output_N.bin (raw little-endian) and outputs.json into this folder");
+    run->add_option("--mode", o.mode, "ram (kpu.load), flash-single, flash-dual (kpu.load_flash) or all");
+    run->add_option("--source", o.source, "model source of the flash modes: flash, psram-qspi, psram-ospi");
+    run->add_option("--batch-size", o.batch_size, "flash-dual batch size in bytes (default 0xC000)");
+    run->add_option("--spi-speed", o.spi_speed, "requested flash SCK in Hz (default 80M)");
+    run->add_option("--cpu-freq", o.cpu_freq, "CPU clock in Hz, also SPI3's source (default 400M)");
+    run->add_option("--kpu-freq", o.kpu_freq, "KPU clock in Hz (default 400M)");
+    run->add_option("--flash-lanes", o.flash_lanes, "flash data lanes: 1, 2, 4 (default) or 8");
+    run->add_flag("--flash-ddr", o.flash_ddr, "DDR flash reads (projection)");
+    run->add_option("--model-address", o.model_address, "model address in flash / PSRAM (default 0x300000)");
     run->add_option("--ram-budget", o.ram_budget,
                     "general RAM left to models: bare-metal (default), maixpy-minimum, "
                     "maixpy-full, or bytes (e.g. 4Mi)");
     run->add_option("--activation-rule", o.activation_rule,
                     "KPU activation semantics: reference (nncase 0.2, default) or v01 (nncase 0.1 emulator)");
+    CLI::App* calibrate = app.add_subcommand(
+        "calibrate", "Print the timing model's predictions against the published measurements");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
     try {
+        if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
         o.top_given = top->count() > 0;
         return run_command(o);
     } catch (const std::exception& e) {

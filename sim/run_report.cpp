@@ -1,6 +1,5 @@
 #include "sim/run_report.h"
 
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +21,76 @@ std::map<std::string, uint32_t> layer_counts(const Model& m) {
     return counts;
 }
 
+uint64_t ps_to_ns(uint64_t ps) { return (ps + 500) / 1000; }
+
+// Milliseconds rounded to the nanosecond, so that JSON numbers are short and exact.
+double ms(uint64_t ps) { return static_cast<double>(ps_to_ns(ps)) / 1e6; }
+
+std::string mode_name(const ModeRun& r) {
+    std::string s = to_string(r.settings.mode);
+    if (r.settings.mode != RunMode::ram && r.settings.source != ModelSource::flash)
+        s += std::string("/") + to_string(r.settings.source);
+    return s;
+}
+
+nlohmann::ordered_json config_json(const RunReport& r) {
+    const RunSettings& s = r.runs.front().settings;
+    nlohmann::ordered_json modes = nlohmann::ordered_json::array();
+    for (const auto& run : r.runs) modes.push_back(to_string(run.settings.mode));
+    return {
+        {"modes", modes},
+        {"source", to_string(s.source)},
+        {"cpu_hz", s.cpu_hz},
+        {"kpu_hz", s.kpu_hz},
+        {"spi_speed_hz", s.spi_speed_hz},
+        {"flash_lanes", s.flash_lanes},
+        {"flash_ddr", s.flash_ddr},
+        {"batch_size", s.batch_size},
+        {"model_address", s.model_address},
+        {"ram_budget_bytes", s.ram_budget_bytes},
+        {"activation_rule", kpu::to_string(s.kpu.activation_rule)},
+    };
+}
+
+nlohmann::ordered_json timing_json(const ModeRun& run) {
+    const TimingResult& t = run.result.timing;
+    const MemoryUse& u = run.result.memory;
+    nlohmann::ordered_json j;
+    j["mode"] = to_string(run.settings.mode);
+    j["source"] = to_string(run.settings.source);
+    j["projection"] = t.projection;
+    j["load_ms"] = ms(t.load_ps);
+    j["forward_ms"] = ms(t.forward_ps);
+    j["input_upload_ns"] = ps_to_ns(t.input_upload_ps);
+    j["bytes_read"] = t.bytes_read;
+    j["source_busy_ns"] = ps_to_ns(t.source_busy_ps);
+    j["batches"] = t.batches;
+    j["spi_actual_hz"] = t.spi_actual_hz;
+    j["spi_divider"] = t.spi_divider;
+    j["memory"] = {
+        {"ram_budget_bytes", u.ram_budget},       {"ram_used_bytes", u.ram_used},
+        {"ram_free_bytes", u.ram_free},           {"model_body_bytes", u.model_body},
+        {"header_buffer_bytes", u.header_buffer}, {"layer_buffer_bytes", u.layer_buffers},
+        {"main_buffer_bytes", u.main_buffer},     {"kpu_ram_peak_bytes", u.kpu_ram_peak},
+    };
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (const LayerTiming& l : t.layers)
+        layers.push_back({{"index", l.index},
+                          {"type", l.type},
+                          {"shape", shape_json(l.out_shape)},
+                          {"macs", l.macs},
+                          {"body_bytes", l.body_bytes},
+                          {"kpu_cycles", l.kpu_cycles},
+                          {"cpu_cycles", l.cpu_cycles},
+                          {"bytes_read", l.bytes_read},
+                          {"wait_ns", ps_to_ns(l.wait_ps)},
+                          {"start_ns", ps_to_ns(l.start_ps)},
+                          {"end_ns", ps_to_ns(l.end_ps)},
+                          {"bound", l.bound}});
+    j["layers"] = layers;
+    return j;
+}
+
 }  // namespace
 
 nlohmann::ordered_json to_json(const RunReport& r) {
@@ -36,20 +105,23 @@ nlohmann::ordered_json to_json(const RunReport& r) {
         {"layers", m.layers.size()},
         {"layer_counts", layer_counts(m)},
         {"main_mem_usage", m.main_mem_usage},
+        {"largest_body_bytes", m.largest_body()},
         {"input", {{"shape", shape_json(m.input.shape)}, {"dtype", to_string(m.input.type)}}},
     };
     j["input"] = r.input_description;
-    const MemoryUse& u = r.result.memory;
-    j["memory"] = {
-        {"ram_budget_bytes", u.ram_budget},   {"model_body_bytes", u.model_body},
-        {"main_buffer_bytes", u.main_buffer}, {"ram_used_bytes", u.ram_used},
-        {"ram_free_bytes", u.ram_free},       {"kpu_ram_used_bytes", u.kpu_ram_used},
-    };
-    nlohmann::ordered_json outs = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < r.result.outputs.size(); ++i) {
-        const auto& o = r.result.outputs[i];
-        outs.push_back({{"index", i}, {"shape", shape_json(o.shape)}, {"dtype", to_string(o.type)}});
+    j["config"] = config_json(r);
+    if (r.runs.size() == 1) {
+        for (auto& [k, v] : timing_json(r.runs.front()).items()) j[k] = v;
+    } else {
+        nlohmann::ordered_json modes = nlohmann::ordered_json::array();
+        for (const auto& run : r.runs) modes.push_back(timing_json(run));
+        j["modes"] = modes;
     }
+    nlohmann::ordered_json outs = nlohmann::ordered_json::array();
+    const auto& outputs = r.runs.front().result.outputs;
+    for (size_t i = 0; i < outputs.size(); ++i)
+        outs.push_back({{"index", i}, {"shape", shape_json(outputs[i].shape)},
+                        {"dtype", to_string(outputs[i].type)}});
     j["outputs"] = outs;
     if (!r.top.empty()) {
         nlohmann::ordered_json top = nlohmann::ordered_json::array();
@@ -64,34 +136,87 @@ nlohmann::ordered_json to_json(const RunReport& r) {
 
 std::string to_text(const RunReport& r) {
     const Model& m = *r.model;
-    std::ostringstream s;
+    const RunSettings& s = r.runs.front().settings;
+    std::ostringstream o;
     uint32_t kpu_layers = 0;
     for (const auto& l : m.layers) kpu_layers += l.engine() == Engine::kpu;
-    s << fmt::format("model    {}\n", r.model_path);
-    s << fmt::format("         kmodel V{}, {} bytes, {}-bit weights, {} layers ({} KPU, {} CPU)\n",
+    o << fmt::format("model    {}\n", r.model_path);
+    o << fmt::format("         kmodel V{}, {} bytes, {}-bit weights, {} layers ({} KPU, {} CPU), largest body {} bytes\n",
                      m.version, m.file_size(), m.eight_bit ? 8 : 16, m.layers.size(), kpu_layers,
-                     m.layers.size() - kpu_layers);
+                     m.layers.size() - kpu_layers, m.largest_body());
     std::string counts;
-    for (const auto& [name, n] : layer_counts(m)) counts += fmt::format("{}{} x{}", counts.empty() ? "" : ", ", name, n);
-    s << fmt::format("         layers: {}\n", counts);
-    s << fmt::format("input    {} {} ({})\n", to_string(m.input.shape), to_string(m.input.type),
+    for (const auto& [name, n] : layer_counts(m))
+        counts += fmt::format("{}{} x{}", counts.empty() ? "" : ", ", name, n);
+    o << fmt::format("         layers: {}\n", counts);
+    o << fmt::format("input    {} {} ({})\n", to_string(m.input.shape), to_string(m.input.type),
                      r.input_description);
-    const MemoryUse& u = r.result.memory;
-    s << fmt::format("memory   general RAM: {} used of {} (model body {}, main buffer {}), {} free\n",
-                     u.ram_used, u.ram_budget, u.model_body, u.main_buffer, u.ram_free);
-    s << fmt::format("         KPU RAM: {} of {} bytes used by feature maps\n", u.kpu_ram_used,
-                     kpu::kKpuRamBytes);
-    for (size_t i = 0; i < r.result.outputs.size(); ++i) {
-        const auto& o = r.result.outputs[i];
-        s << fmt::format("output {} {} {}\n", i, to_string(o.shape), to_string(o.type));
+    o << fmt::format("clocks   CPU {} Hz, KPU {} Hz; source {}; SPI speed {} Hz requested, {} lanes{}; batch_size {}\n",
+                     s.cpu_hz, s.kpu_hz, to_string(s.source), s.spi_speed_hz, s.flash_lanes,
+                     s.flash_ddr ? " DDR" : "", s.batch_size);
+
+    // Per-layer table.
+    if (r.runs.size() == 1) {
+        const TimingResult& t = r.runs.front().result.timing;
+        o << fmt::format("\n{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}  {}\n", "#",
+                         "type", "shape", "MACs", "body B", "KPU cyc", "CPU cyc", "read B", "wait us",
+                         "start us", "end us", "bound");
+        for (const LayerTiming& l : t.layers)
+            o << fmt::format("{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9.1f} {:>9.1f} {:>9.1f}  {}\n",
+                             l.index, l.type, to_string(l.out_shape), l.macs, l.body_bytes,
+                             l.kpu_cycles, l.cpu_cycles, l.bytes_read, l.wait_ps / 1e6,
+                             l.start_ps / 1e6, l.end_ps / 1e6, l.bound);
+    } else {
+        o << fmt::format("\n{:>3} {:<22} {:>8} ", "#", "type", "body B");
+        for (const auto& run : r.runs) o << fmt::format("{:>24}", mode_name(run) + " us (wait)");
+        o << "\n";
+        for (size_t i = 0; i < m.layers.size(); ++i) {
+            const LayerTiming& l0 = r.runs.front().result.timing.layers[i];
+            o << fmt::format("{:>3} {:<22} {:>8} ", l0.index, l0.type, l0.body_bytes);
+            for (const auto& run : r.runs) {
+                const LayerTiming& l = run.result.timing.layers[i];
+                o << fmt::format("{:>24}", fmt::format("{:.1f} ({:.1f})", (l.end_ps - l.start_ps) / 1e6,
+                                                       l.wait_ps / 1e6));
+            }
+            o << "\n";
+        }
     }
+
+    // Totals, side by side.
+    o << fmt::format("\n{:<24}", "");
+    for (const auto& run : r.runs) o << fmt::format("{:>20}", mode_name(run));
+    o << "\n";
+    auto row = [&](const char* name, auto value) {
+        o << fmt::format("{:<24}", name);
+        for (const auto& run : r.runs) o << fmt::format("{:>20}", value(run));
+        o << "\n";
+    };
+    row("load ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.load_ps)); });
+    row("forward ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.forward_ps)); });
+    row("  input upload ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.input_upload_ps)); });
+    row("bytes read / forward", [](const ModeRun& x) { return fmt::format("{}", x.result.timing.bytes_read); });
+    row("batches", [](const ModeRun& x) { return fmt::format("{}", x.result.timing.batches); });
+    row("RAM used B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.ram_used); });
+    row("RAM free B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.ram_free); });
+    row("KPU RAM peak B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.kpu_ram_peak); });
+    row("SPI actual Hz", [](const ModeRun& x) {
+        return x.result.timing.spi_actual_hz ? fmt::format("{}", x.result.timing.spi_actual_hz) : std::string("-");
+    });
+    bool projection = false;
+    for (const auto& run : r.runs) projection |= run.result.timing.projection;
+    if (projection)
+        o << "note: PSRAM, 8-lane and DDR results are projections: no public K210 measurement covers them\n";
+
+    const auto& outputs = r.runs.front().result.outputs;
+    o << "\n";
+    for (size_t i = 0; i < outputs.size(); ++i)
+        o << fmt::format("output {} {} {}\n", i, to_string(outputs[i].shape), to_string(outputs[i].type));
     if (!r.top.empty()) {
-        s << fmt::format("top {}:\n", r.top.size());
+        o << fmt::format("top {}:\n", r.top.size());
         for (const auto& c : r.top)
-            s << fmt::format("  {:5}  {:.6f}  {}\n", c.class_id, c.score,
+            o << fmt::format("  {:5}  {:.6f}  {}\n", c.class_id, c.score,
                              c.class_id < r.labels.size() ? r.labels[c.class_id] : "");
     }
-    return s.str();
+    return o.str();
 }
 
 void dump_outputs(const std::vector<OutputTensor>& outputs, const std::string& dir) {
@@ -102,9 +227,10 @@ void dump_outputs(const std::vector<OutputTensor>& outputs, const std::string& d
     for (size_t i = 0; i < outputs.size(); ++i) {
         const auto& o = outputs[i];
         const std::string name = "output_" + std::to_string(i) + ".bin";
-        std::ofstream f(std::filesystem::path(dir) / name, std::ios::binary);
+        const auto path = std::filesystem::path(dir) / name;
+        std::ofstream f(path, std::ios::binary);
         f.write(reinterpret_cast<const char*>(o.bytes.data()), static_cast<std::streamsize>(o.bytes.size()));
-        if (!f) throw InputError("cannot write '" + (std::filesystem::path(dir) / name).string() + "'");
+        if (!f) throw InputError("cannot write '" + path.string() + "'");
         index.push_back({{"file", name}, {"dtype", to_string(o.type)}, {"shape", shape_json(o.shape)},
                          {"bytes", o.bytes.size()}});
     }

@@ -1,9 +1,9 @@
-// The report of `kpusim run`: a model summary, memory use, the outputs, and the top-K
-// classes; as text for people and as JSON with stable keys for tools.
+// The report of `kpusim run`: model summary, memory use, per-layer timing and totals for
+// one or several execution modes, the outputs and the top-K classes; as text for people and
+// as JSON (stable key order, integer cycles, no timestamps) for tools and CI baselines.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,24 +18,37 @@ namespace kpusim {
 /// JSON schema version of the run report; bumped on any incompatible change.
 inline constexpr int kRunReportSchemaVersion = 1;
 
+/// One simulated run of the report (one execution mode).
+struct ModeRun {
+    RunSettings settings;
+    RunResult result;
+};
+
 struct RunReport {
     std::string model_path;
     std::string input_description;  ///< the input file, or "test pattern"
     const Model* model = nullptr;
-    RunResult result;
-    std::vector<RankedClass> top;            ///< empty when no ranking was asked for
-    std::vector<std::string> labels;         ///< may be empty
+    std::vector<ModeRun> runs;      ///< one per mode, in the order ram, flash-single, flash-dual
+    std::vector<RankedClass> top;   ///< empty when no ranking was asked for
+    std::vector<std::string> labels;
 };
 
-/// The JSON form; key order is fixed (nlohmann::ordered_json) so two reports diff cleanly.
+/// The JSON form. With one run: top-level "load_ms", "forward_ms", "memory", "layers";
+/// with several ("--mode all"): a "modes" array of objects with those keys. Always
+/// "schema_version", "config" (every resolved setting), "model", "outputs" and, when asked,
+/// "top_k". Keys keep a fixed order (nlohmann::ordered_json) so two reports diff cleanly.
 nlohmann::ordered_json to_json(const RunReport& report);
 
-/// The text form printed by `kpusim run`.
+/// The text form printed by `kpusim run`: summary, per-layer table (side by side for
+/// several modes), totals.
 std::string to_text(const RunReport& report);
 
 /// Write each output as output_N.bin (raw little-endian, its own dtype) and outputs.json
 /// (dtype and shape of each) into `dir`, creating it. Throws InputError when the folder
 /// cannot be created or a file cannot be written.
 void dump_outputs(const std::vector<OutputTensor>& outputs, const std::string& dir);
+
+/// Picoseconds as milliseconds, for reports.
+inline double ps_to_ms(uint64_t ps) { return static_cast<double>(ps) / 1e9; }
 
 }  // namespace kpusim

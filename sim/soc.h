@@ -1,16 +1,19 @@
-// The K210 SoC top: general SRAM and KPU RAM as TLM-2.0 targets, and the CPU process that
-// loads a model into SRAM and runs its layers (KPU layers through the functional KPU, CPU
-// layers through the CPU kernels).
+// The K210 SoC top: general SRAM and KPU RAM (TLM-2.0 targets), the board's SPI flash and a
+// PSRAM as model sources, a DMA process that moves model bytes from the source into SRAM,
+// and the CPU/KPU process that loads a model and runs its layers: KPU layers through the
+// functional KPU, CPU layers through the CPU kernels, each taking the time the timing model
+// gives it. In the flash-dual mode the DMA process reads the next batch while the CPU/KPU
+// process computes the current one: the overlap comes from the two SystemC threads and the
+// events between them, not from a formula.
 //
 // A SystemC kernel elaborates once per process, so the SoC is built once (soc()) and serves
 // any number of runs: each run() notifies the CPU process, advances the simulation until it
-// is idle again, and returns the result. Every run starts from zeroed memories, so that equal
+// is idle again, and returns the result. Every run starts from zeroed memories, so equal
 // jobs give equal results whatever ran before.
 #pragma once
 
 #include <cstdint>
 #include <exception>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,69 +21,120 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "kpu_core/kpu_layer.h"
+#include "flash_spi/spi_flash.h"
 #include "memory/general_sram.h"
 #include "memory/kpu_ram.h"
 #include "models/layer_graph.h"
+#include "psram/psram.h"
 #include "sim/functional_executor.h"
+#include "sim/run_settings.h"
 
 namespace kpusim {
-
-/// Settings of one run.
-struct RunConfig {
-    kpu::KpuOptions kpu;
-    /// General RAM left to models, in bytes (see memory/ram_budget.h presets).
-    uint64_t ram_budget_bytes = 0;
-};
 
 /// Where a run placed the model in general SRAM, and how much it used (bytes).
 struct MemoryUse {
     uint64_t ram_budget = 0;     ///< general RAM available to the model
-    uint64_t model_body = 0;     ///< the kmodel loaded whole (RAM mode)
+    uint64_t model_body = 0;     ///< RAM mode: the kmodel loaded whole; flash modes: 0
+    uint64_t header_buffer = 0;  ///< flash modes: the 4 KiB + 256 B header copy
+    uint64_t layer_buffers = 0;  ///< flash modes: 1 or 2 x (largest body + 256)
     uint64_t main_buffer = 0;    ///< main_mem_usage (+ the runtime's 8-byte overrun slack)
     uint64_t ram_used = 0;       ///< everything the run allocated in general RAM
     uint64_t ram_free = 0;       ///< ram_budget - ram_used
-    uint64_t kpu_ram_used = 0;   ///< KPU RAM bytes the model's feature maps touch
-    uint64_t body_address = 0;   ///< physical address of the body (0x8000_0000-based)
-    uint64_t main_address = 0;   ///< physical address of the main buffer
+    uint64_t kpu_ram_peak = 0;   ///< KPU RAM bytes the model's feature maps reach up to
+};
+
+/// Time of one layer in a run. Times are integer picoseconds from the start of the forward.
+struct LayerTiming {
+    uint32_t index = 0;
+    std::string type;
+    Shape out_shape;
+    uint64_t macs = 0;          ///< KPU multiply-accumulates (0 for CPU layers)
+    uint32_t body_bytes = 0;
+    uint64_t kpu_cycles = 0;    ///< KPU clock cycles (0 for CPU layers)
+    uint64_t cpu_cycles = 0;    ///< CPU clock cycles of the layer itself (0 for KPU layers)
+    uint64_t bytes_read = 0;    ///< model bytes whose read was issued at this layer's boundary
+    uint64_t wait_ps = 0;       ///< time at the boundary before dispatch (memory + runner)
+    uint64_t start_ps = 0;      ///< dispatch
+    uint64_t end_ps = 0;        ///< completion
+    std::string bound;          ///< "kpu", "cpu" or "memory": what took the longer share
+};
+
+struct TimingResult {
+    uint64_t load_ps = 0;          ///< kpu.load or kpu.load_flash
+    uint64_t forward_ps = 0;       ///< one forward, input upload included
+    uint64_t input_upload_ps = 0;
+    uint64_t bytes_read = 0;       ///< model bytes read from the source during the forward
+    uint64_t source_busy_ps = 0;   ///< time the source spent transferring during the forward
+    uint32_t batches = 0;          ///< flash-dual batches (flash-single: one per layer)
+    uint64_t spi_actual_hz = 0;    ///< flash: the SCK the divider makes (0 for PSRAM)
+    uint32_t spi_divider = 0;
+    double source_clock_hz = 0;    ///< exact SCK (flash) or PSRAM clock
+    bool projection = false;       ///< a setting no public K210 measurement covers (PSRAM, 8 lanes, DDR)
+    std::vector<LayerTiming> layers;
 };
 
 struct RunResult {
-    std::vector<OutputTensor> outputs;
+    std::vector<OutputTensor> outputs;  ///< empty when settings.compute_outputs is false
     MemoryUse memory;
+    TimingResult timing;
 };
 
 class Soc : public sc_core::sc_module {
 public:
     memory::GeneralSram sram;
     memory::KpuRam kpu_ram;
-    /// The CPU's ports to the two memories (used for loading: debug transport and DMI).
+    flash_spi::SpiFlash flash;
+    psram::Psram psram;
+    /// The CPU's ports to the two memories (debug transport and DMI).
     tlm_utils::simple_initiator_socket<Soc> cpu_sram_port;
     tlm_utils::simple_initiator_socket<Soc> cpu_kpu_ram_port;
+    /// The DMA channel's ports to the model sources.
+    tlm_utils::simple_initiator_socket<Soc> dma_flash_port;
+    tlm_utils::simple_initiator_socket<Soc> dma_psram_port;
 
     explicit Soc(sc_core::sc_module_name name);
 
-    /// Run `model` on `input` (model.input.bytes() bytes). Blocks until the simulated run
-    /// ends. Throws CapacityError when the model does not fit ram_budget_bytes, InputError
-    /// for a wrong input size, std::runtime_error for run-time faults; the SoC stays usable.
-    RunResult run(const Model& model, const std::vector<uint8_t>& input, const RunConfig& config);
+    /// Run `model` on `input` (model.input.bytes() bytes) with `settings`. Blocks until the
+    /// simulated run ends. Throws InputError for an invalid setting or input, CapacityError
+    /// when the mode's buffers do not fit the RAM budget, std::runtime_error for run-time
+    /// faults; the SoC stays usable after any of them.
+    RunResult run(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings);
 
 private:
-    void cpu_process();
-    void execute_job();
-    uint8_t* dmi_pointer(tlm_utils::simple_initiator_socket<Soc>& port, uint64_t bytes);
-    void debug_write(tlm_utils::simple_initiator_socket<Soc>& port, uint64_t address,
-                     const uint8_t* data, uint64_t bytes);
-
-    struct Job {
-        const Model* model;
-        const std::vector<uint8_t>* input;
-        const RunConfig* config;
-        RunResult result;
-        std::exception_ptr error;
+    struct Job;
+    struct Chunk {
+        uint64_t source_address = 0;
+        uint8_t* destination = nullptr;
+        uint64_t bytes = 0;
     };
+
+    void cpu_process();
+    void dma_process();
+    void execute_job(Job& job);
+    void load_ram_mode(Job& job);
+    void forward(Job& job);
+    void forward_flash_single(Job& job);
+    void forward_flash_dual(Job& job);
+    void dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uint64_t boundary_ps,
+                  uint64_t bytes_read);
+
+    // DMA: one source command per chunk; the CPU pays the command set-up.
+    void issue(Job& job, const Chunk& chunk);
+    void wait_dma();
+    void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes);
+    uint64_t max_command_bytes(const Job& job) const;
+    void configure_source(Job& job, bool loading);
+
+    uint8_t* dmi_pointer(tlm_utils::simple_initiator_socket<Soc>& port, uint64_t bytes);
+    uint64_t now_ps() const;
+    void wait_cycles(uint64_t cycles, uint64_t hz);
+
     Job* job_ = nullptr;
     sc_core::sc_event start_;
+    sc_core::sc_event dma_go_, dma_done_;
+    Chunk dma_chunk_;
+    ModelSource dma_source_ = ModelSource::flash;
+    bool dma_busy_ = false;
 };
 
 /// The process-wide SoC, elaborated on first use.

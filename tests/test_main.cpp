@@ -2,6 +2,7 @@
 // provides sc_main.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <systemc>
 
 int sc_main(int argc, char** argv) {

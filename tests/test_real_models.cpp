@@ -20,8 +20,8 @@ using kpusim::test::shared_path;
 
 namespace {
 
-RunConfig bare_metal() {
-    RunConfig c;
+RunSettings bare_metal() {
+    RunSettings c;
     c.ram_budget_bytes = memory::preset_bytes(memory::RamPreset::bare_metal);
     return c;
 }
@@ -166,7 +166,7 @@ TEST(RealModels, FaceDetectorsFindTheFaceOnEachSample) {
 
 TEST(RealModels, ModelTooLargeForMaixPyFullFirmwareIsOutOfMemory) {
     const Model m = load_kmodel(shared_path("models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel"));
-    RunConfig c;
+    RunSettings c = bare_metal();
     c.ram_budget_bytes = memory::preset_bytes(memory::RamPreset::maixpy_full);
     try {
         soc().run(m, test_pattern(m.input), c);

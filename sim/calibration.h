@@ -1,0 +1,97 @@
+// THE table of calibrated and estimated timing constants of kpusim, in one place.
+//
+// Each value says where it comes from:
+//   [fit C2]  least-squares fit to the per-layer trace of kendryte/nncase issue #77
+//             (timing.md Part B row C2; the fit is reproduced by `kpusim calibrate` and
+//             described in docs/calibration.md);
+//   [fit C1]  set so that MobileNetV1-0.75 at CPU 481 / KPU 398 MHz gives the published
+//             RAM-mode forward (40 ms) or load (421 ms) (timing.md Part B row C1);
+//   [meas]    a direct measurement;
+//   [est]     an estimate from the code path, NOT measured: change it when a measurement
+//             appears, and say so in docs/calibration.md.
+// Flash and PSRAM modes are derived from these and the memory models (flash_spi/, psram/),
+// never fitted to flash timings.
+#pragma once
+
+#include <cstdint>
+
+#include "cpu_layers/cpu_timing.h"
+#include "kpu_core/kpu_timing.h"
+
+namespace kpusim {
+
+/// Loading a model (kpu.load / kpu.load_flash).
+struct LoadParameters {
+    /// kpu.load reads the model through MaixPy's flash driver at SCK = f_CPU / 400 x 25 MHz
+    /// requested (w25qxx_init_dma; timing.md A.4): this is the "25 MHz at 400 MHz" numerator.
+    uint64_t driver_sck_at_400mhz_hz;
+    /// CPU cycles per model byte to copy the body to the uncached alias and compare it with
+    /// the cached copy (the loader's body_start_iomem == body_start_cache check, A.4).
+    double copy_verify_cycles_per_byte;
+    /// CPU cycles of kpu.load_flash besides its 4 KiB header read: QE-bit check, mallocs,
+    /// walking the layer table, clock switches (A.4).
+    uint64_t load_flash_overhead_cycles;
+};
+
+/// The MaixPy flash runner (timing.md A.5).
+struct RunnerParameters {
+    /// CPU cycles to issue one SPI read command: reprogram the SSI and two DMA channels.
+    uint64_t command_cycles;
+    /// CPU cycles of the runner's bookkeeping at each layer boundary in the flash modes
+    /// (buffer checks, re-pointing the model base).
+    uint64_t layer_boundary_cycles;
+};
+
+struct Calibration {
+    kpu::KpuTimingParameters kpu;
+    cpu::CpuTimingParameters cpu;
+    LoadParameters load;
+    RunnerParameters runner;
+};
+
+inline constexpr Calibration kCalibration{
+    // ---- KPU, in KPU cycles -------------------------------------------------------------
+    // [fit C2] weighted least squares (relative error) over the 23 KPU layers of the C2
+    // trace, KPU at 400 MHz (Kendryte demo default; a free-clock fit gives ~392 MHz,
+    // timing.md C.1). Normal convolutions within 2.5 %, depthwise within 4.3 %, total
+    // within 0.2 % (docs/calibration.md).
+    kpu::KpuTimingParameters{
+        /*cycles_per_row_op=*/1.020,
+        /*cycles_per_output_row=*/1.260,
+        /*cycles_per_weight_byte=*/1.376,
+        /*cycles_per_output_byte=*/5.080,  // [fit C2] one point: layer 22's 9,000-byte output
+        /*layer_overhead=*/15060.0,
+        /*depthwise_layer_overhead=*/2678.0,
+    },
+    // ---- CPU, in CPU cycles --------------------------------------------------------------
+    cpu::CpuTimingParameters{
+        /*layer_overhead=*/400.0,            // [est] ai_step entry and dispatch, ~1 us
+        /*dequantize_per_element=*/17.91,    // [meas] C2: 9,000 values in 0.404 ms at 400 MHz,
+                                             //        less the 400-cycle dispatch
+        /*quantize_per_element=*/22.0,       // [est] dequantize plus a rounding and a clamp
+        /*table_per_element=*/6.0,           // [est] load, table load, store
+        /*add_per_element=*/8.0,             // [est] two float loads, add, store
+        /*quantized_add_per_element=*/14.0,  // [est] two scalings, KCS, clamp
+        /*pool_per_tap=*/4.0,                // [est] one float load and add per tap
+        /*exp_per_element=*/90.0,            // [est] newlib expf (~60) plus the max/sum passes
+        /*l2_norm_per_element=*/12.0,        // [est] fma pass plus scaling pass
+        /*fc_per_mac=*/4.0,                  // [est] two float loads and an fmadd
+        /*copy_per_byte=*/2.0,               // [est] byte copy loop
+        /*upload_per_byte=*/6.83,  // [fit C1] the forward's residual after the KPU
+                                             //        and the other CPU layers (calibration.md)
+        /*dma_per_byte=*/0.125,              // [est] 64-bit DMA, one word per cycle
+    },
+    // ---- load ----------------------------------------------------------------------------
+    LoadParameters{
+        /*driver_sck_at_400mhz_hz=*/25'000'000,  // [meas] w25qxx_init_dma (timing.md A.4)
+        /*copy_verify_cycles_per_byte=*/44.22,  // [fit C1] load 421 ms
+        /*load_flash_overhead_cycles=*/400'000,  // [est] ~1 ms at 400 MHz ("a few ms", C.3)
+    },
+    // ---- flash runner ----------------------------------------------------------------------
+    RunnerParameters{
+        /*command_cycles=*/2000,           // [est] ~5 us: SSI + 2 DMA channel set-up (C.3 t_sw)
+        /*layer_boundary_cycles=*/400,     // [est] ~1 us of buffer bookkeeping per layer
+    },
+};
+
+}  // namespace kpusim
