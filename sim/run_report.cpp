@@ -111,7 +111,8 @@ nlohmann::ordered_json to_json(const RunReport& r) {
     j["input"] = r.input_description;
     j["config"] = config_json(r);
     if (r.runs.size() == 1) {
-        for (auto& [k, v] : timing_json(r.runs.front()).items()) j[k] = v;
+        const nlohmann::ordered_json timing = timing_json(r.runs.front());
+        for (const auto& [k, v] : timing.items()) j[k] = v;
     } else {
         nlohmann::ordered_json modes = nlohmann::ordered_json::array();
         for (const auto& run : r.runs) modes.push_back(timing_json(run));
