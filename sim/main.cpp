@@ -25,6 +25,7 @@
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/soc.h"
+#include "sim/trace.h"
 #include "sim/units.h"
 
 #ifndef KPUSIM_DEFAULT_SHARED_DIR
@@ -34,7 +35,7 @@
 namespace {
 
 struct RunOptions {
-    std::string model, input, labels, json, dump_dir;
+    std::string model, input, labels, json, dump_dir, trace;
     uint32_t top = 5;
     bool top_given = false;
     std::string ram_budget = "bare-metal";
@@ -104,6 +105,11 @@ int run_command(RunOptions o) {
         if (!f) throw InputError("cannot write JSON report '" + o.json + "'");
     }
     if (!o.dump_dir.empty()) dump_outputs(outputs, o.dump_dir);
+    if (!o.trace.empty()) {
+        // With --mode all, the timeline of the last mode (flash-dual) is the one with overlap.
+        const ModeRun& traced = report.runs.back();
+        write_chrome_trace(model, traced.settings, traced.result, o.trace);
+    }
     return 0;
 }
 
@@ -124,6 +130,9 @@ int sc_main(int argc, char** argv) {
     run->add_option("--json", o.json, "write the report as JSON to this file");
     run->add_option("--dump-outputs", o.dump_dir,
                     "write output_N.bin (raw little-endian) and outputs.json into this folder");
+    run->add_option("--trace", o.trace,
+                    "write a Chrome trace-event timeline (Perfetto, chrome://tracing) of the forward; "
+                    "with --mode all, of the flash-dual run");
     run->add_option("--mode", o.mode, "ram (kpu.load), flash-single, flash-dual (kpu.load_flash) or all");
     run->add_option("--source", o.source, "model source of the flash modes: flash, psram-qspi, psram-ospi");
     run->add_option("--batch-size", o.batch_size, "flash-dual batch size in bytes (default 0xC000)");

@@ -102,8 +102,15 @@ void Soc::dma_process() {
         port->b_transport(trans, delay);
         if (trans.is_response_error())
             SC_REPORT_ERROR("kpusim/dma", ("model source refused a read: " + trans.get_response_string()).c_str());
-        if (job_ && !job_->loading) job_->result.timing.source_busy_ps += delay.value();
+        const uint64_t start = now_ps();
         sc_core::wait(delay);
+        if (job_ && !job_->loading) {
+            TimingResult& t = job_->result.timing;
+            t.source_busy_ps += delay.value();
+            t.reads.push_back({start - job_->forward_start_ps, now_ps() - job_->forward_start_ps,
+                               dma_chunk_.bytes, dma_chunk_.source_address, dma_chunk_.buffer,
+                               dma_chunk_.batch});
+        }
         dma_busy_ = false;
         dma_done_.notify();
     }
@@ -127,11 +134,12 @@ void Soc::wait_dma() {
     if (dma_busy_) sc_core::wait(dma_done_);
 }
 
-void Soc::read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes) {
+void Soc::read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
+                        int buffer, int batch) {
     const uint64_t max = max_command_bytes(job);
     for (uint64_t done = 0; done < bytes;) {
         const uint64_t n = std::min(max, bytes - done);
-        issue(job, {source_address + done, destination + done, n});
+        issue(job, {source_address + done, destination + done, n, buffer, batch});
         wait_dma();
         done += n;
     }
@@ -306,7 +314,8 @@ void Soc::forward_flash_single(Job& job) {
         // The body keeps its 256-byte alignment inside the buffer (A.5 "where a layer lands").
         uint8_t* landing = buffer + layer.body.offset % kRunnerSlackBytes;
         wait_cycles(kCalibration.runner.layer_boundary_cycles, s.cpu_hz);
-        read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size);
+        read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
+                      static_cast<int>(layer.index));
         timing.bytes_read += layer.body.size;
         ++timing.batches;
         const ExecutionMemory mem{landing, job.sram + job.main_at, job.kpu, layer.body.offset};
@@ -344,7 +353,8 @@ void Soc::forward_flash_dual(Job& job) {
     auto start_chunk = [&](int b) {
         const FlashBatch& batch = batches[buf[b].batch];
         const uint64_t n = std::min(max_command_bytes(job), pending.end - pending.next);
-        issue(job, {s.model_address + batch.offset + pending.next, buf[b].landing + pending.next, n});
+        issue(job, {s.model_address + batch.offset + pending.next, buf[b].landing + pending.next, n, b,
+                    buf[b].batch});
         pending.next += n;
         return n;
     };

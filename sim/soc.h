@@ -59,6 +59,15 @@ struct LayerTiming {
     std::string bound;          ///< "kpu", "cpu" or "memory": what took the longer share
 };
 
+/// One read of model bytes by the DMA channel during a forward (one source command).
+struct ReadRecord {
+    uint64_t start_ps = 0, end_ps = 0;  ///< from the start of the forward
+    uint64_t bytes = 0;
+    uint64_t source_address = 0;
+    int buffer = -1;  ///< flash buffer 0 or 1
+    int batch = -1;   ///< batch (flash-dual) or layer (flash-single) it belongs to
+};
+
 struct TimingResult {
     uint64_t load_ps = 0;          ///< kpu.load or kpu.load_flash
     uint64_t forward_ps = 0;       ///< one forward, input upload included
@@ -71,6 +80,7 @@ struct TimingResult {
     double source_clock_hz = 0;    ///< exact SCK (flash) or PSRAM clock
     bool projection = false;       ///< a setting no public K210 measurement covers (PSRAM, 8 lanes, DDR)
     std::vector<LayerTiming> layers;
+    std::vector<ReadRecord> reads;  ///< flash modes: every command of the forward, in order
 };
 
 struct RunResult {
@@ -106,6 +116,8 @@ private:
         uint64_t source_address = 0;
         uint8_t* destination = nullptr;
         uint64_t bytes = 0;
+        int buffer = -1;
+        int batch = -1;
     };
 
     void cpu_process();
@@ -121,7 +133,8 @@ private:
     // DMA: one source command per chunk; the CPU pays the command set-up.
     void issue(Job& job, const Chunk& chunk);
     void wait_dma();
-    void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes);
+    void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
+                       int buffer = -1, int batch = -1);
     uint64_t max_command_bytes(const Job& job) const;
     void configure_source(Job& job, bool loading);
 
