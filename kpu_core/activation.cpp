@@ -41,8 +41,37 @@ ActivationTable ActivationTable::decode(const uint8_t* b) {
     t.starts_sorted = true;
     for (int i = 1; i < 16; ++i)
         if (t.segments[i].x_start < t.segments[i - 1].x_start) t.starts_sorted = false;
+    for (int i = 0; i < 16; ++i) {
+        const auto& si = t.segments[i];
+        if (si.y_mul != 0) {
+            t.constant_down_to[i] = i + 1;
+            continue;
+        }
+        int j = i;
+        while (j > 0 && t.segments[j - 1].y_mul == 0 && t.segments[j - 1].result_bias == si.result_bias) --j;
+        t.constant_down_to[i] = j;
+    }
     return t;
 }
+
+namespace {
+
+// Steps 2-4 of spec §6.4 for a chosen segment.
+inline uint8_t apply_segment(int64_t bn, const ActivationSegment& s, ActivationRule rule) {
+    // 64-bit like the reference simulator; wraps (no undefined behaviour) only for batch-norm
+    // values far outside the documented 36-bit range.
+    const int64_t p = static_cast<int64_t>((static_cast<uint64_t>(bn) - static_cast<uint64_t>(s.x_start)) *
+                                           static_cast<uint64_t>(static_cast<int64_t>(s.y_mul)));
+    const uint32_t shift = std::min<uint32_t>(s.shift_number, 63);
+    const int64_t r = rule == ActivationRule::nncase_reference ? act_round(p, shift) : kcs(p, shift);
+    return static_cast<uint8_t>(std::clamp<int64_t>(r + s.result_bias, 0, 255));
+}
+
+inline bool in_segment(int64_t bn, int64_t start, ActivationRule rule) {
+    return rule == ActivationRule::nncase_reference ? start < bn : start <= bn;
+}
+
+}  // namespace
 
 uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, bool* no_segment) {
     int seg = -1;
@@ -68,15 +97,59 @@ uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, 
         if (no_segment) *no_segment = true;
         return 0;
     }
-    const ActivationSegment& s = table.segments[seg];
-    // 64-bit like the reference simulator; wraps (no undefined behaviour) only for batch-norm
-    // values far outside the documented 36-bit range.
-    const int64_t p = static_cast<int64_t>((static_cast<uint64_t>(bn) - static_cast<uint64_t>(s.x_start)) *
-                                           static_cast<uint64_t>(static_cast<int64_t>(s.y_mul)));
-    const uint32_t shift = std::min<uint32_t>(s.shift_number, 63);
-    const int64_t r = rule == ActivationRule::nncase_reference ? act_round(p, shift) : kcs(p, shift);
-    const int64_t out = r + s.result_bias;
-    return static_cast<uint8_t>(std::clamp<int64_t>(out, 0, 255));
+    return apply_segment(bn, table.segments[seg], rule);
+}
+
+void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
+                    uint8_t* out, bool* no_segment) {
+    if (n == 0) return;
+    const auto [lo_it, hi_it] = std::minmax_element(bn, bn + n);
+    if (!table.starts_sorted || !in_segment(*lo_it, table.segments[0].x_start, rule)) {
+        for (uint64_t i = 0; i < n; ++i) out[i] = activate(bn[i], table, rule, no_segment);
+        return;
+    }
+    int lo = 0, hi = 15;
+    // The segments of the smallest and largest value bound every other value's segment.
+    while (lo < 15 && in_segment(*lo_it, table.segments[lo + 1].x_start, rule)) ++lo;
+    while (hi > lo && !in_segment(*hi_it, table.segments[hi].x_start, rule)) --hi;
+    // Common case (every nncase ReLU-style table): the values fall in one rising linear segment
+    // and, below it, segments that all give one constant byte. Branch-free loop; the product
+    // is known to stay below 2^62, so it equals apply_segment() exactly.
+    const ActivationSegment& top = table.segments[hi];
+    const bool below_constant = lo == hi || table.constant_down_to[hi - 1] <= lo;
+    const bool small = static_cast<uint64_t>(*hi_it) - static_cast<uint64_t>(top.x_start) < (uint64_t{1} << 46) ||
+                       !in_segment(*hi_it, top.x_start, rule);
+    if (below_constant && top.y_mul >= 0 && small && top.shift_number < 63) {
+        const uint8_t constant =
+            lo == hi ? 0 : static_cast<uint8_t>(std::min<uint32_t>(table.segments[lo].result_bias, 255));
+        const uint32_t sh = top.shift_number;
+        const uint64_t mul = static_cast<uint64_t>(top.y_mul);
+        const uint64_t mask = sh ? (uint64_t{1} << sh) - 1 : 0, half = sh ? uint64_t{1} << (sh - 1) : 0;
+        const bool reference = rule == ActivationRule::nncase_reference;
+        for (uint64_t i = 0; i < n; ++i) {
+            const int64_t v = bn[i];
+            const bool inside = reference ? v > top.x_start : v >= top.x_start;
+            const uint64_t p = inside ? (static_cast<uint64_t>(v) - static_cast<uint64_t>(top.x_start)) * mul : 0;
+            uint64_t r = p >> sh;
+            if (sh) {
+                const uint64_t f = p & mask;
+                // ACT_ROUND for p >= 0: half to even; KCS for p >= 0: half up.
+                r += reference ? (f > half) | ((f == half) & (r & 1)) : (f >= half);
+            }
+            const uint64_t value = std::min<uint64_t>(r + top.result_bias, 255);
+            out[i] = inside ? static_cast<uint8_t>(value) : constant;
+        }
+        return;
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+        const int64_t v = bn[i];
+        int seg = hi;
+        while (seg > lo && !in_segment(v, table.segments[seg].x_start, rule)) {
+            --seg;
+            if (table.constant_down_to[seg] <= lo) break;  // segments lo..seg all give one byte
+        }
+        out[i] = apply_segment(v, table.segments[seg], rule);
+    }
 }
 
 }  // namespace kpusim::kpu

@@ -72,6 +72,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     if (!dw) window_input_sums(x, k, 0, ic, sx);
     std::vector<Acc> acc(pixels * kOutputBlock);
     std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
+    std::vector<int64_t> bn_values(pixels);
 
     // Normal layers accumulate kOutputBlock output channels per pass over the input;
     // depthwise output o reads input channel o only.
@@ -103,9 +104,10 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             for (uint64_t p = 0; p < pixels; ++p) {
                 const int64_t conv = static_cast<int64_t>(ac[p]) + scaled(a.arg_x, sx[p], a.shr_x) +
                                      per_channel;
-                activated[p] = activate(apply_batchnorm(conv, bn), table, options.activation_rule,
-                                        &no_segment);
+                bn_values[p] = apply_batchnorm(conv, bn);
             }
+            activate_plane(bn_values.data(), pixels, table, options.activation_rule, activated.data(),
+                           &no_segment);
             if (no_segment)
                 throw std::runtime_error("KPU layer " + std::to_string(layer_index) +
                                          ": output channel " + std::to_string(o) +

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -142,6 +143,17 @@ private:
     uint64_t now_ps() const;
     void wait_cycles(uint64_t cycles, uint64_t hz);
 
+    /// What the model source holds, so that re-timing runs of one model skip re-programming.
+    struct Programmed {
+        std::shared_ptr<const std::vector<uint8_t>> file;  ///< held, so its address is not reused
+        ModelSource source = ModelSource::flash;
+        uint64_t address = 0;
+        bool reversed = false;
+        bool operator==(const Programmed& o) const {
+            return file == o.file && source == o.source && address == o.address && reversed == o.reversed;
+        }
+    };
+    Programmed programmed_;
     Job* job_ = nullptr;
     sc_core::sc_event start_;
     sc_core::sc_event dma_go_, dma_done_;
