@@ -24,8 +24,16 @@
 #include "sim/classification.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
+#include "sim/annotate.h"
+#include "sim/detection.h"
+#include "sim/flash_image.h"
 #include "sim/soc.h"
 #include "sim/trace.h"
+
+#include <stb_image.h>
+
+#include <iterator>
+#include <sstream>
 #include "sim/units.h"
 
 #ifndef KPUSIM_DEFAULT_SHARED_DIR
@@ -44,7 +52,38 @@ struct RunOptions {
     std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
     std::string flash_lanes = "4", model_address = "0x300000";
     bool flash_ddr = false;
+    std::string decode, anchors, annotate;
+    float threshold = -1, nms = -1;
 };
+
+struct FlashImageOptions {
+    std::string model, address = "0x600000", firmware_size = "0", output;
+};
+
+// "1.08,1.19,3.42,4.41" -> floats; InputError on anything else.
+std::vector<float> parse_anchors(const std::string& text) {
+    std::vector<float> v;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        try {
+            size_t used = 0;
+            v.push_back(std::stof(item, &used));
+            if (used != item.size()) throw std::invalid_argument(item);
+        } catch (const std::exception&) {
+            throw kpusim::InputError("--anchors: '" + item + "' is not a number (expected w,h,w,h,... in grid units)");
+        }
+    }
+    if (v.empty() || v.size() % 2) throw kpusim::InputError("--anchors needs w,h pairs, got " + std::to_string(v.size()) + " values");
+    return v;
+}
+
+// Width and height of the picture an input came from (the model input's for raw files).
+std::pair<float, float> picture_size(const std::string& input, const kpusim::ModelInput& in) {
+    int w = 0, h = 0, c = 0;
+    if (!input.empty() && stbi_info(input.c_str(), &w, &h, &c)) return {static_cast<float>(w), static_cast<float>(h)};
+    return {static_cast<float>(in.shape.w), static_cast<float>(in.shape.h)};
+}
 
 uint64_t resolve_ram_budget(const std::string& text) {
     try {
@@ -80,7 +119,16 @@ int run_command(RunOptions o) {
     if (o.mode == "all") modes = {RunMode::ram, RunMode::flash_single, RunMode::flash_dual};
     else modes = {parse_run_mode(o.mode)};
 
-    const Model model = load_kmodel(o.model);
+    // Either form of a model: as nncase wrote it, or the word-reversed kpu.load_flash image.
+    KmodelByteOrder order = KmodelByteOrder::plain;
+    const Model model = [&] {
+        std::ifstream f(o.model, std::ios::binary);
+        if (!f) throw InputError("cannot open kmodel file '" + o.model + "'");
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        return parse_kmodel(to_plain_kmodel(bytes, &order));
+    }();
+    if (order == KmodelByteOrder::word_reversed)
+        std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
     const std::vector<uint8_t> input = o.input.empty() ? test_pattern(model.input)
                                                        : load_model_input(o.input, model.input);
     RunReport report;
@@ -94,9 +142,43 @@ int run_command(RunOptions o) {
         report.runs.push_back({s, soc().run(model, input, s)});
     }
     if (!o.labels.empty()) report.labels = load_labels(o.labels);
+    report.byte_order = to_string(order);
     const auto& outputs = report.runs.front().result.outputs;
-    if ((!o.labels.empty() || o.top_given) && !outputs.empty())
-        report.top = top_k(outputs.front().as_floats(), o.top);
+    if (!outputs.empty()) {
+        std::string reason;
+        DecodeKind kind = o.decode.empty() ? guess_decode(outputs.front().shape, &reason)
+                                           : parse_decode_kind(o.decode);
+        if (o.decode.empty()) std::cout << reason << " (--decode to choose)\n";
+        report.decode = to_string(kind);
+        if (kind == DecodeKind::classify) {
+            report.top = top_k(outputs.front().as_floats(), o.top);
+            report.detections = decode_classify(outputs.front(), o.top, report.labels);
+        } else if (kind == DecodeKind::yolo2) {
+            Yolo2Params params;
+            const Shape& sh = outputs.front().shape;
+            if (!o.anchors.empty()) {
+                params.anchors = parse_anchors(o.anchors);
+            } else {
+                std::string why;
+                for (uint32_t anchors : {5u, 9u})
+                    if (sh.c % anchors == 0 && sh.c / anchors >= 6) {
+                        params.anchors = default_anchors(anchors, sh.c / anchors - 5);
+                        if (!params.anchors.empty()) break;
+                    }
+                if (params.anchors.empty())
+                    throw InputError("no built-in anchors for a " + std::to_string(sh.c) +
+                                     "-channel YOLOv2 output: give --anchors w,h,w,h,...");
+            }
+            if (o.threshold >= 0) params.threshold = o.threshold;
+            if (o.nms >= 0) params.nms = o.nms;
+            const auto [pw, ph] = picture_size(o.input, model.input);
+            report.detections = decode_yolo2(outputs.front(), params, report.labels, pw, ph);
+        }
+        if (!o.annotate.empty()) {
+            if (o.input.empty()) throw InputError("--annotate needs a picture given with --input");
+            annotate_png(o.input, report.detections, o.annotate);
+        }
+    }
 
     std::cout << to_text(report);
     if (!o.json.empty()) {
@@ -147,12 +229,30 @@ int sc_main(int argc, char** argv) {
                     "maixpy-full, or bytes (e.g. 4Mi)");
     run->add_option("--activation-rule", o.activation_rule,
                     "KPU activation semantics: reference (nncase 0.2, default) or v01 (nncase 0.1 emulator)");
+    run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape)");
+    run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models)");
+    run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
+    run->add_option("--nms", o.nms, "YOLOv2 NMS IoU threshold (default 0.3, as MaixPy's init_yolo2 demos)");
+    run->add_option("--annotate", o.annotate, "draw the detections on the input picture and write this PNG");
+
+    FlashImageOptions fi;
+    CLI::App* flash_image = app.add_subcommand(
+        "flash-image", "Write the image kpu.load_flash needs (every 32-bit word byte-reversed, padded to 4)");
+    flash_image->add_option("model", fi.model, "kmodel file (plain or already reversed)")->required();
+    flash_image->add_option("--address", fi.address, "flash address the image is for (default 0x600000)");
+    flash_image->add_option("--firmware-size", fi.firmware_size, "bytes of firmware at flash address 0, to warn of overlap");
+    flash_image->add_option("-o,--output", fi.output, "image file to write")->required();
+
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
+        if (flash_image->parsed())
+            return kpusim::flash_image_command(fi.model, kpusim::parse_quantity(fi.address, "--address"),
+                                               kpusim::parse_quantity(fi.firmware_size, "--firmware-size"),
+                                               fi.output, std::cout);
         o.top_given = top->count() > 0;
         return run_command(o);
     } catch (const std::exception& e) {

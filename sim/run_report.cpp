@@ -99,6 +99,7 @@ nlohmann::ordered_json to_json(const RunReport& r) {
     j["schema_version"] = kRunReportSchemaVersion;
     j["model"] = {
         {"path", r.model_path},
+        {"byte_order", r.byte_order},
         {"kmodel_version", m.version},
         {"file_bytes", m.file_size()},
         {"weights_bits", m.eight_bit ? 8 : 16},
@@ -132,6 +133,12 @@ nlohmann::ordered_json to_json(const RunReport& r) {
                            {"score", c.score}});
         j["top_k"] = top;
     }
+    j["decode"] = r.decode;
+    nlohmann::ordered_json dets = nlohmann::ordered_json::array();
+    for (const Detection& d : r.detections)
+        dets.push_back({{"class_id", d.class_id}, {"label", d.label}, {"score", d.score},
+                        {"box", {d.box[0], d.box[1], d.box[2], d.box[3]}}});
+    j["detections"] = dets;
     return j;
 }
 
@@ -211,6 +218,12 @@ std::string to_text(const RunReport& r) {
     o << "\n";
     for (size_t i = 0; i < outputs.size(); ++i)
         o << fmt::format("output {} {} {}\n", i, to_string(outputs[i].shape), to_string(outputs[i].type));
+    if (r.decode == "yolo2") {
+        o << fmt::format("detections ({}):\n", r.detections.size());
+        for (const Detection& d : r.detections)
+            o << fmt::format("  {:<16} {:.3f}  box ({:.0f}, {:.0f}) - ({:.0f}, {:.0f})\n", d.label, d.score,
+                             d.box[0], d.box[1], d.box[2], d.box[3]);
+    }
     if (!r.top.empty()) {
         o << fmt::format("top {}:\n", r.top.size());
         for (const auto& c : r.top)

@@ -11,6 +11,7 @@
 
 #include "models/layer_graph.h"
 #include "sim/classification.h"
+#include "sim/detection.h"
 #include "sim/soc.h"
 
 namespace kpusim {
@@ -29,8 +30,11 @@ struct RunReport {
     std::string input_description;  ///< the input file, or "test pattern"
     const Model* model = nullptr;
     std::vector<ModeRun> runs;      ///< one per mode, in the order ram, flash-single, flash-dual
-    std::vector<RankedClass> top;   ///< empty when no ranking was asked for
+    std::vector<RankedClass> top;   ///< classify: the top-K classes
     std::vector<std::string> labels;
+    std::string byte_order = "plain";  ///< the model file's form: plain or word_reversed
+    std::string decode = "none";       ///< how the first output was decoded
+    std::vector<Detection> detections; ///< yolo2 boxes, or classify's top-K (zero boxes)
 };
 
 /// The JSON form. With one run: top-level "load_ms", "forward_ms", "memory", "layers";
