@@ -181,7 +181,15 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
         // 32-bit frames: wire byte 4g+k lands at 4g+3-k. A tail group reads the bytes after
         // the requested range from the flash (wrapping at the end of the array).
         const uint64_t n = size();
-        for (uint64_t i = 0; i < length; ++i) {
+        const uint64_t whole = length & ~uint64_t{3};
+        // Whole groups: one 32-bit byte swap each (the same mapping, word at a time).
+        for (uint64_t g = 0; g < whole; g += 4) {
+            uint32_t word;
+            std::memcpy(&word, bytes_.data() + address + g, 4);
+            word = __builtin_bswap32(word);
+            std::memcpy(ptr + g, &word, 4);
+        }
+        for (uint64_t i = whole; i < length; ++i) {
             const uint64_t wire = (i & ~uint64_t{3}) + (3 - (i & 3));
             ptr[i] = bytes_[(address + wire) % n];
         }

@@ -27,7 +27,9 @@
 #include "sim/annotate.h"
 #include "sim/detection.h"
 #include "sim/flash_image.h"
+#include "sim/report_check.h"
 #include "sim/soc.h"
+#include "sim/sweep.h"
 #include "sim/trace.h"
 
 #include <stb_image.h>
@@ -243,12 +245,38 @@ int sc_main(int argc, char** argv) {
     flash_image->add_option("--firmware-size", fi.firmware_size, "bytes of firmware at flash address 0, to warn of overlap");
     flash_image->add_option("-o,--output", fi.output, "image file to write")->required();
 
+    kpusim::SweepOptions sw;
+    CLI::App* sweep = app.add_subcommand(
+        "sweep", "Time a model over a grid of batch_size x SPI speed (the outputs do not depend on them)");
+    sweep->add_option("model", sw.model, "kmodel file")->required();
+    sweep->add_option("--input", sw.input, "picture or raw input (default: a test pattern)");
+    sweep->add_option("--mode", sw.mode, "flash-dual (default) or flash-single");
+    sweep->add_option("--source", sw.source, "flash, psram-qspi or psram-ospi");
+    sweep->add_option("--batch-size", sw.batch_range, "FIRST:LAST:STEP in bytes, e.g. 0x4000:0x20000:0x4000");
+    sweep->add_option("--spi-speed", sw.spi_range, "FIRST:LAST:STEP in Hz, e.g. 20M:80M:10M");
+    sweep->add_option("--ram-budget", sw.ram_budget, "general RAM left to models (preset or bytes)");
+    sweep->add_option("--cpu-freq", sw.cpu_freq, "CPU clock in Hz (default 400M)");
+    sweep->add_option("--kpu-freq", sw.kpu_freq, "KPU clock in Hz (default 400M)");
+    sweep->add_option("--flash-lanes", sw.flash_lanes, "flash data lanes: 1, 2, 4 (default) or 8");
+    sweep->add_option("--csv", sw.csv, "write every point as CSV");
+    sweep->add_option("--json", sw.json, "write every point as JSON");
+    sweep->add_option("--plot", sw.plot, "plot forward time against batch_size (.svg or .png, gnuplot)");
+
+    std::string report_path, baseline_path, tolerance = "2%";
+    CLI::App* check = app.add_subcommand(
+        "check", "Compare a run report with a baseline; exit 1 on a timing change beyond the tolerance");
+    check->add_option("report", report_path, "the --json report of kpusim run")->required();
+    check->add_option("--baseline", baseline_path, "the baseline report")->required();
+    check->add_option("--tolerance", tolerance, "largest accepted relative change (default 2%)");
+
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
+        if (sweep->parsed()) return kpusim::sweep_command(sw, std::cout);
+        if (check->parsed()) return kpusim::check_command(report_path, baseline_path, tolerance, std::cout);
         if (flash_image->parsed())
             return kpusim::flash_image_command(fi.model, kpusim::parse_quantity(fi.address, "--address"),
                                                kpusim::parse_quantity(fi.firmware_size, "--firmware-size"),

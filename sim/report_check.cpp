@@ -1,0 +1,249 @@
+#include "sim/report_check.h"
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "models/kmodel_error.h"
+
+namespace kpusim {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+using json = nlohmann::json;
+
+class Comparer {
+public:
+    Comparer(double tolerance, std::vector<CheckDifference>& out) : tolerance_(tolerance), out_(out) {}
+
+    void mismatch(const std::string& what) { out_.push_back({what, kNaN, kNaN, kNaN, true}); }
+
+    void values(const std::string& what, double baseline, double current) {
+        double change;
+        if (baseline == current) change = 0;
+        else if (baseline == 0) change = current > 0 ? std::numeric_limits<double>::infinity()
+                                                     : -std::numeric_limits<double>::infinity();
+        else change = (current - baseline) / std::abs(baseline);
+        // A hair of slack so that a change of exactly the tolerance passes despite rounding.
+        const bool beyond = std::abs(change) > tolerance_ * (1 + 1e-9) + 1e-12;
+        out_.push_back({what, baseline, current, change, beyond});
+    }
+
+    // A numeric key of two objects.
+    void number(const std::string& what, const json& report, const json& baseline, const std::string& key) {
+        const bool in_r = report.is_object() && report.contains(key);
+        const bool in_b = baseline.is_object() && baseline.contains(key);
+        if (!in_r || !in_b) {
+            mismatch(what + ": missing in the " + (!in_r && !in_b ? "report and the baseline"
+                                                   : !in_r        ? "report"
+                                                                  : "baseline"));
+            return;
+        }
+        const json &r = report[key], &b = baseline[key];
+        if (!r.is_number() || !b.is_number()) {
+            mismatch(what + ": not a number");
+            return;
+        }
+        values(what, b.get<double>(), r.get<double>());
+    }
+
+    void config(const json& report, const json& baseline) {
+        if (!report.contains("config") || !baseline.contains("config") || !report["config"].is_object() ||
+            !baseline["config"].is_object()) {
+            mismatch(std::string("config: missing in the ") + (report.contains("config") ? "baseline" : "report"));
+            return;
+        }
+        const json &rc = report["config"], &bc = baseline["config"];
+        for (auto it = bc.begin(); it != bc.end(); ++it) {
+            const std::string what = "config." + it.key();
+            if (!rc.contains(it.key())) {
+                mismatch(what + ": missing in the report");
+            } else if (it.value().is_number() && rc[it.key()].is_number()) {
+                values(what, it.value().get<double>(), rc[it.key()].get<double>());
+                if (out_.back().change != 0) out_.back().beyond = true;  // another setting, not a drift
+            } else if (it.value() != rc[it.key()]) {
+                mismatch(what + ": " + it.value().dump() + " in the baseline, " + rc[it.key()].dump() + " in the report");
+            } else {
+                values(what, 0, 0);
+            }
+        }
+        for (auto it = rc.begin(); it != rc.end(); ++it)
+            if (!bc.contains(it.key())) mismatch("config." + it.key() + ": missing in the baseline");
+    }
+
+    // One mode's timing: the top level of a single-mode report or one "modes" entry.
+    void timing(const std::string& prefix, const json& report, const json& baseline) {
+        number(prefix + "load_ms", report, baseline, "load_ms");
+        number(prefix + "forward_ms", report, baseline, "forward_ms");
+        const bool lr = report.contains("layers") && report["layers"].is_array();
+        const bool lb = baseline.contains("layers") && baseline["layers"].is_array();
+        if (!lr || !lb) {
+            mismatch(prefix + "layers: missing in the " + (!lr ? "report" : "baseline"));
+            return;
+        }
+        const json &layers_r = report["layers"], &layers_b = baseline["layers"];
+        if (layers_r.size() != layers_b.size())
+            mismatch(fmt::format("{}layers: {} in the baseline, {} in the report", prefix, layers_b.size(),
+                                 layers_r.size()));
+        const size_t n = std::min(layers_r.size(), layers_b.size());
+        for (size_t i = 0; i < n; ++i) {
+            const json &r = layers_r[i], &b = layers_b[i];
+            const std::string type_b = b.contains("type") && b["type"].is_string() ? b["type"].get<std::string>() : "?";
+            const std::string type_r = r.contains("type") && r["type"].is_string() ? r["type"].get<std::string>() : "?";
+            const std::string name = fmt::format("{}layers[{}] {}", prefix, i, type_b);
+            if (type_b != type_r) {
+                mismatch(fmt::format("{}: type {} in the baseline, {} in the report", name, type_b, type_r));
+                continue;
+            }
+            number(name + " kpu_cycles", r, b, "kpu_cycles");
+            number(name + " cpu_cycles", r, b, "cpu_cycles");
+            const auto duration = [](const json& l, double& d) {
+                if (!l.contains("start_ns") || !l.contains("end_ns") || !l["start_ns"].is_number() ||
+                    !l["end_ns"].is_number())
+                    return false;
+                d = l["end_ns"].get<double>() - l["start_ns"].get<double>();
+                return true;
+            };
+            double dr = 0, db = 0;
+            const bool okr = duration(r, dr), okb = duration(b, db);
+            if (!okr || !okb) mismatch(name + " duration_ns: start_ns/end_ns missing in the " + (!okr ? "report" : "baseline"));
+            else values(name + " duration_ns", db, dr);
+        }
+    }
+
+private:
+    double tolerance_;
+    std::vector<CheckDifference>& out_;
+};
+
+std::string mode_key(const json& m) {
+    std::string name = m.contains("mode") && m["mode"].is_string() ? m["mode"].get<std::string>() : "?";
+    if (m.contains("source") && m["source"].is_string() && m["source"].get<std::string>() != "flash")
+        name += "/" + m["source"].get<std::string>();
+    return name;
+}
+
+json read_json_file(const std::string& path, const char* role) {
+    std::ifstream f(path);
+    if (!f) throw InputError(std::string("cannot read the ") + role + " '" + path + "'");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    try {
+        return json::parse(ss.str());
+    } catch (const json::parse_error& e) {
+        throw InputError(std::string("the ") + role + " '" + path + "' is not JSON: " + e.what());
+    }
+}
+
+std::string percent(double fraction) { return fmt::format("{:g}%", fraction * 100); }
+
+std::string value_text(double v) {
+    if (std::isnan(v)) return "-";
+    if (v == std::floor(v) && std::abs(v) < 1e15) return fmt::format("{:.0f}", v);
+    return fmt::format("{:.6g}", v);
+}
+
+}  // namespace
+
+std::vector<CheckDifference> compare_reports(const json& report, const json& baseline, const CheckOptions& options) {
+    std::vector<CheckDifference> out;
+    Comparer c(options.tolerance, out);
+    const bool sr = report.is_object() && report.contains("schema_version");
+    const bool sb = baseline.is_object() && baseline.contains("schema_version");
+    if (!sr || !sb) {
+        c.mismatch(std::string("schema_version: missing in the ") + (!sr ? "report" : "baseline") +
+                   " (not a kpusim run report?)");
+        return out;
+    }
+    if (report["schema_version"] != baseline["schema_version"]) {
+        c.mismatch("schema_version: " + baseline["schema_version"].dump() + " in the baseline, " +
+                   report["schema_version"].dump() + " in the report (regenerate the baseline)");
+        return out;
+    }
+    c.values("schema_version", 0, 0);
+    c.config(report, baseline);
+    const bool mr = report.contains("modes"), mb = baseline.contains("modes");
+    if (mr != mb) {
+        c.mismatch(std::string("report layout: the ") + (mb ? "baseline" : "report") +
+                   " has several modes (--mode all), the " + (mb ? "report" : "baseline") + " one");
+        return out;
+    }
+    if (!mr) {
+        c.timing("", report, baseline);
+        return out;
+    }
+    const json &modes_r = report["modes"], &modes_b = baseline["modes"];
+    if (!modes_r.is_array() || !modes_b.is_array()) {
+        c.mismatch("modes: not an array");
+        return out;
+    }
+    auto find = [](const json& modes, const std::string& key) -> const json* {
+        for (const json& m : modes)
+            if (mode_key(m) == key) return &m;
+        return nullptr;
+    };
+    for (const json& b : modes_b) {
+        const std::string key = mode_key(b);
+        if (const json* r = find(modes_r, key)) c.timing(key + ": ", *r, b);
+        else c.mismatch("modes: " + key + " missing in the report");
+    }
+    for (const json& r : modes_r)
+        if (!find(modes_b, mode_key(r))) c.mismatch("modes: " + mode_key(r) + " missing in the baseline");
+    return out;
+}
+
+double parse_tolerance(const std::string& text) {
+    auto fail = [&](const std::string& why) -> double {
+        throw InputError("--tolerance '" + text + "': " + why + " (examples: 2%, 0.5%, 0.02)");
+    };
+    std::string t = text;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    bool percent_sign = false;
+    if (!t.empty() && t.back() == '%') {
+        percent_sign = true;
+        t.pop_back();
+        while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    }
+    if (t.empty() || std::isspace(static_cast<unsigned char>(t.front()))) return fail("not a number");
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (end != t.c_str() + t.size()) return fail("not a number");
+    if (!std::isfinite(v)) return fail("not a finite number");
+    if (v < 0) return fail("negative");
+    if (percent_sign) return v / 100;
+    if (v > 1) return fail("a plain number is a fraction and " + text + " is above 1; write " + text + "% for percent");
+    return v;
+}
+
+int check_command(const std::string& report_path, const std::string& baseline_path, const std::string& tolerance,
+                  std::ostream& out) {
+    CheckOptions options;
+    options.tolerance = parse_tolerance(tolerance);
+    const json report = read_json_file(report_path, "report");
+    const json baseline = read_json_file(baseline_path, "baseline");
+    const std::vector<CheckDifference> diffs = compare_reports(report, baseline, options);
+    size_t beyond = 0;
+    for (const CheckDifference& d : diffs) {
+        beyond += d.beyond;
+        if (d.change == 0 && !d.beyond) continue;
+        if (std::isnan(d.change)) {
+            out << fmt::format("{}  BEYOND\n", d.what);
+            continue;
+        }
+        const std::string change = std::isinf(d.change) ? (d.change > 0 ? "+inf%" : "-inf%")
+                                                        : fmt::format("{:+.2f}%", d.change * 100);
+        out << fmt::format("{}: {} -> {} ({}){}\n", d.what, value_text(d.baseline), value_text(d.current), change,
+                           d.beyond ? "  BEYOND" : "");
+    }
+    out << fmt::format("{} values compared, {} beyond \u00b1{}\n", diffs.size(), beyond, percent(options.tolerance));
+    return beyond > 0 ? 1 : 0;
+}
+
+}  // namespace kpusim
