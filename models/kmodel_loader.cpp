@@ -1,11 +1,10 @@
 #include "models/kmodel_loader.h"
 
-#include <fstream>
-#include <iterator>
 
 #include "models/byte_reader.h"
 #include "models/kmodel_error.h"
 #include "models/kmodel_v3_reader.h"
+#include "models/read_file.h"
 
 namespace kpusim {
 
@@ -41,11 +40,7 @@ Model parse_kmodel(std::vector<uint8_t> bytes) {
 }
 
 Model load_kmodel(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw InputError("cannot open kmodel file '" + path + "'");
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (f.bad()) throw InputError("error reading kmodel file '" + path + "'");
-    return parse_kmodel(std::move(bytes));
+    return parse_kmodel(read_whole_file(path, "kmodel file"));
 }
 
 }  // namespace kpusim

@@ -1,5 +1,7 @@
 #include "sim/annotate.h"
 
+#include "models/read_file.h"
+
 #include <stb_image.h>
 #include <stb_image_write.h>
 
@@ -139,10 +141,7 @@ std::array<uint8_t, 3> class_colour(uint32_t class_id) { return kPalette[class_i
 
 void annotate_png(const std::string& picture_path, const std::vector<Detection>& detections,
                   const std::string& out_png) {
-    std::ifstream f(picture_path, std::ios::binary);
-    if (!f) throw InputError("cannot open picture '" + picture_path + "' to annotate");
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
-                                     std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> bytes = read_whole_file(picture_path, "picture to annotate");
     int w = 0, h = 0, comp = 0;
     if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
         !stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp))

@@ -1,5 +1,7 @@
 #include "sim/flash_image.h"
 
+#include "models/read_file.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -92,10 +94,7 @@ FlashImagePlan plan_flash_image(uint64_t address, uint64_t image_bytes, uint64_t
 
 int flash_image_command(const std::string& model_path, uint64_t address, uint64_t firmware_bytes,
                         const std::string& out_path, std::ostream& out) {
-    std::ifstream in(model_path, std::ios::binary);
-    if (!in) throw InputError("cannot open model file '" + model_path + "'");
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                     std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> bytes = read_whole_file(model_path, "model file");
     KmodelByteOrder order = KmodelByteOrder::unknown;
     std::vector<uint8_t> plain = to_plain_kmodel(bytes, &order);
     // Must be a kmodel kpusim reads (throws KmodelError / CapacityError otherwise).

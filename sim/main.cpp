@@ -20,6 +20,7 @@
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
+#include "models/read_file.h"
 #include "sim/calibration_bench.h"
 #include "sim/classification.h"
 #include "sim/model_input.h"
@@ -124,10 +125,7 @@ int run_command(RunOptions o) {
     // Either form of a model: as nncase wrote it, or the word-reversed kpu.load_flash image.
     KmodelByteOrder order = KmodelByteOrder::plain;
     const Model model = [&] {
-        std::ifstream f(o.model, std::ios::binary);
-        if (!f) throw InputError("cannot open kmodel file '" + o.model + "'");
-        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        return parse_kmodel(to_plain_kmodel(bytes, &order));
+        return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order));
     }();
     if (order == KmodelByteOrder::word_reversed)
         std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";

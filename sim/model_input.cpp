@@ -4,19 +4,37 @@
 #include <stb_image_resize.h>
 
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 #include "models/kmodel_error.h"
+#include "models/read_file.h"
 
 namespace kpusim {
 
+namespace {
+
+// stb_image fills the missing pixels of a short BMP with zeros; refuse it instead. The
+// pixel array starts at bfOffBits (offset 10) and holds |height| rows of
+// ceil(width x bits per pixel / 32) x 4 bytes (BITMAPINFOHEADER, offsets 18, 22, 28).
+void check_bmp_complete(const std::vector<uint8_t>& b, const std::string& path) {
+    if (b.size() < 30 || b[0] != 'B' || b[1] != 'M') return;
+    auto u32 = [&](size_t o) { return uint32_t{b[o]} | uint32_t{b[o + 1]} << 8 | uint32_t{b[o + 2]} << 16 | uint32_t{b[o + 3]} << 24; };
+    if (u32(14) < 40 || b.size() < 34 || u32(30) != 0) return;  // not BI_RGB: stb's own checks
+    const uint64_t offset = u32(10);
+    const int64_t width = static_cast<int32_t>(u32(18));
+    const int64_t height = static_cast<int32_t>(u32(22));
+    const uint64_t bpp = uint64_t{b[28]} | uint64_t{b[29]} << 8;
+    const uint64_t row = (static_cast<uint64_t>(width < 0 ? -width : width) * bpp + 31) / 32 * 4;
+    const uint64_t needed = offset + row * static_cast<uint64_t>(height < 0 ? -height : height);
+    if (b.size() < needed)
+        throw InputError("picture '" + path + "' is a truncated BMP: its header needs " +
+                         std::to_string(needed) + " bytes, the file has " + std::to_string(b.size()));
+}
+
+}  // namespace
+
 std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput& in) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw InputError("cannot open input file '" + path + "'");
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
-                                     std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> bytes = read_whole_file(path, "input file");
     int w = 0, h = 0, comp = 0;
     const bool picture = bytes.size() <= static_cast<size_t>(INT32_MAX) &&
                          stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp);
@@ -42,6 +60,8 @@ std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput&
         stbi_image_free);
     if (!pixels)
         throw InputError("cannot decode picture '" + path + "': " + stbi_failure_reason());
+    if (w <= 0 || h <= 0) throw InputError("picture '" + path + "' has no pixels");
+    check_bmp_complete(bytes, path);
     const int ow = static_cast<int>(in.shape.w), oh = static_cast<int>(in.shape.h);
     std::vector<uint8_t> resized(static_cast<size_t>(ow) * oh * channels);
     if (w == ow && h == oh) {

@@ -8,6 +8,7 @@
 #include "kpu_core/kpu_timing.h"
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
+#include "sim/asan_systemc.h"
 #include "sim/calibration.h"
 #include "sim/flash_batches.h"
 
@@ -438,6 +439,7 @@ RunResult Soc::run(const Model& model, const std::vector<uint8_t>& input, const 
     job_ = &job;
     start_.notify(sc_core::SC_ZERO_TIME);
     sc_core::sc_start();
+    resync_asan_main_stack();
     job_ = nullptr;
     if (job.error) std::rethrow_exception(job.error);
     return std::move(job.result);
@@ -447,6 +449,7 @@ Soc& soc() {
     static Soc* instance = [] {
         auto* s = new Soc("k210");
         sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate and park the processes
+        resync_asan_main_stack();
         return s;
     }();
     return *instance;

@@ -118,10 +118,35 @@ TEST(Cli, BadInputsGetClearErrorsAndExitCode2) {
         {"run " + mnist + " --mode flash-dual --batch-size 0", "batch_size 0"},
         {"run " + mnist + " --spi-speed 80X", "unknown suffix"},
         {"run " + mnist + " --mode warp", "unknown mode"},
+        {"run /tmp", "not a regular file"},
+        {"run " + mnist + " --input /tmp", "not a regular file"},
     };
     for (const auto& [args, message] : cases) {
         const Result r = kpusim_cli(args);
         EXPECT_EQ(r.status, 2) << args << "\n" << r.out;
         EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
     }
+}
+
+TEST(Cli, BrokenPicturesAreRefusedNotGuessed) {
+    const std::string yolo = shared_path("models/yolo20_voc_nncase_v3/yolo.kmodel");
+    // A BMP cut short: stb_image would fill the missing rows with zeros.
+    auto bmp = read_file_bytes(shared_path("models/yolo20_voc_nncase_v3/dog.bmp"));
+    {
+        std::ofstream f("/tmp/kpusim_cli_short.bmp", std::ios::binary);
+        f.write(reinterpret_cast<const char*>(bmp.data()), 5000);
+    }
+    Result r = kpusim_cli("run " + yolo + " --input /tmp/kpusim_cli_short.bmp");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("truncated BMP"), std::string::npos) << r.out;
+    // A BMP whose header says 0 x 0 pixels.
+    std::vector<uint8_t> empty(bmp.begin(), bmp.begin() + 54);
+    std::memset(empty.data() + 18, 0, 8);
+    {
+        std::ofstream f("/tmp/kpusim_cli_empty.bmp", std::ios::binary);
+        f.write(reinterpret_cast<const char*>(empty.data()), static_cast<std::streamsize>(empty.size()));
+    }
+    r = kpusim_cli("run " + yolo + " --input /tmp/kpusim_cli_empty.bmp");
+    EXPECT_EQ(r.status, 2) << r.out;
+    EXPECT_NE(r.out.find("kpusim: error"), std::string::npos) << r.out;
 }
