@@ -5,6 +5,7 @@
 #include <string>
 
 #include "models/kmodel_error.h"
+#include "memory/tlm_payload.h"
 
 namespace kpusim::flash_spi {
 
@@ -157,20 +158,9 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
         trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
         return;
     }
-    if (address >= size() || length > size() - address) {
-        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-        return;
-    }
-    if (trans.get_byte_enable_ptr() != nullptr) {
-        trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-        return;
-    }
-    if (trans.get_streaming_width() < length) {
-        trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-        return;
-    }
-    if (length > 0 && ptr == nullptr) {
-        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    if (const tlm::tlm_response_status error = memory::payload_error(trans, size());
+        error != tlm::TLM_OK_RESPONSE) {
+        trans.set_response_status(error);
         return;
     }
 
@@ -205,21 +195,7 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
 }
 
 unsigned int SpiFlash::transport_dbg(tlm::tlm_generic_payload& trans) {
-    const uint64_t address = trans.get_address();
-    unsigned char* ptr = trans.get_data_ptr();
-    if (address >= size() || ptr == nullptr) return 0;
-    const uint64_t n = std::min<uint64_t>(trans.get_data_length(), size() - address);
-    switch (trans.get_command()) {
-        case tlm::TLM_READ_COMMAND:
-            std::memcpy(ptr, bytes_.data() + address, n);
-            break;
-        case tlm::TLM_WRITE_COMMAND:
-            std::memcpy(bytes_.data() + address, ptr, n);
-            break;
-        case tlm::TLM_IGNORE_COMMAND:
-            return 0;
-    }
-    return static_cast<unsigned int>(n);  // n <= data length, an unsigned int
+    return memory::debug_transport(trans, bytes_);
 }
 
 }  // namespace kpusim::flash_spi

@@ -1,4 +1,5 @@
 #include "memory/memory_target.h"
+#include "memory/tlm_payload.h"
 
 #include <algorithm>
 #include <cstring>
@@ -65,20 +66,9 @@ void MemoryTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time
     const uint64_t length = trans.get_data_length();
     unsigned char* ptr = trans.get_data_ptr();
 
-    if (address >= size() || length > size() - address) {
-        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-        return;
-    }
-    if (trans.get_byte_enable_ptr() != nullptr) {
-        trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-        return;
-    }
-    if (trans.get_streaming_width() < length) {
-        trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
-        return;
-    }
-    if (length > 0 && ptr == nullptr) {
-        trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    if (const tlm::tlm_response_status error = memory::payload_error(trans, size());
+        error != tlm::TLM_OK_RESPONSE) {
+        trans.set_response_status(error);
         return;
     }
 
@@ -102,21 +92,7 @@ void MemoryTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time
 }
 
 unsigned int MemoryTarget::transport_dbg(tlm::tlm_generic_payload& trans) {
-    const uint64_t address = trans.get_address();
-    unsigned char* ptr = trans.get_data_ptr();
-    if (address >= size() || ptr == nullptr) return 0;
-    const uint64_t n = std::min<uint64_t>(trans.get_data_length(), size() - address);
-    switch (trans.get_command()) {
-        case tlm::TLM_READ_COMMAND:
-            std::memcpy(ptr, bytes_.data() + address, n);
-            break;
-        case tlm::TLM_WRITE_COMMAND:
-            std::memcpy(bytes_.data() + address, ptr, n);
-            break;
-        case tlm::TLM_IGNORE_COMMAND:
-            return 0;
-    }
-    return static_cast<unsigned int>(n);  // n <= data length, an unsigned int
+    return memory::debug_transport(trans, bytes_);
 }
 
 bool MemoryTarget::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
