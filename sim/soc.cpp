@@ -265,7 +265,7 @@ void Soc::load_ram_mode(Job& job) {
 void Soc::forward(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
-    configure_source(job, false);
+    if (s.mode != RunMode::ram) configure_source(job, false);  // RAM mode reads nothing now
     job.forward_start_ps = now_ps();
     const ExecutionMemory base{nullptr, job.sram + job.main_at, job.kpu, 0};
     if (s.compute_outputs) write_input(model, *job.input, base);
