@@ -1,6 +1,7 @@
 #include "models/layer_graph.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "kpu_core/kpu_ram_layout.h"
 
@@ -20,21 +21,24 @@ uint32_t Model::largest_body() const {
 }
 
 uint32_t Model::kpu_ram_rows_used() const {
-    uint32_t top = 0;
+    uint32_t low = UINT32_MAX, high = 0;
+    auto touch = [&](uint32_t row, uint32_t rows) {
+        low = std::min(low, row);
+        high = std::max(high, row + rows);
+    };
+    if (input.to_kpu_ram) touch(input.kpu_row, kpu::feature_map_rows(input.shape.w, input.shape.h, input.shape.c));
     for (const auto& l : layers) {
         if (const auto* c = std::get_if<KpuConvOp>(&l.op)) {
             const auto& a = c->arg;
-            top = std::max(top, a.image_src_addr +
-                                    kpu::feature_map_rows(a.in_width(), a.in_height(), a.in_channels()));
-            top = std::max(top, a.image_dst_addr + kpu::feature_map_rows(a.out_width(), a.out_height(),
-                                                                         a.out_channels()));
+            touch(a.image_src_addr, kpu::feature_map_rows(a.in_width(), a.in_height(), a.in_channels()));
+            touch(a.image_dst_addr, kpu::feature_map_rows(a.out_width(), a.out_height(), a.out_channels()));
         } else if (const auto* p = std::get_if<AddPaddingOp>(&l.op)) {
-            top = std::max(top, p->kpu_row + kpu::feature_map_rows(4, 4, p->channels));
+            touch(p->kpu_row, kpu::feature_map_rows(4, 4, p->channels));
         } else if (const auto* u = std::get_if<UploadOp>(&l.op)) {
-            top = std::max(top, u->kpu_row + kpu::feature_map_rows(u->width, u->height, u->channels));
+            touch(u->kpu_row, kpu::feature_map_rows(u->width, u->height, u->channels));
         }
     }
-    return top;
+    return high > low ? high - low : 0;
 }
 
 }  // namespace kpusim

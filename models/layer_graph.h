@@ -139,7 +139,9 @@ struct Model {
     uint64_t file_size() const { return file ? file->size() : 0; }
     /// Largest layer body in bytes (what the flash runner sizes its buffers by).
     uint32_t largest_body() const;
-    /// Highest KPU RAM row + 1 touched by any layer (0 when no KPU layer).
+    /// KPU RAM rows between the lowest and the highest row any layer (or the input) touches:
+    /// the footprint of the model's feature maps, which nncase places statically
+    /// (0 when the model uses no KPU RAM).
     uint32_t kpu_ram_rows_used() const;
 };
 

@@ -41,7 +41,7 @@ struct MemoryUse {
     uint64_t main_buffer = 0;    ///< main_mem_usage (+ the runtime's 8-byte overrun slack)
     uint64_t ram_used = 0;       ///< everything the run allocated in general RAM
     uint64_t ram_free = 0;       ///< ram_budget - ram_used
-    uint64_t kpu_ram_peak = 0;   ///< KPU RAM bytes the model's feature maps reach up to
+    uint64_t kpu_ram_peak = 0;   ///< KPU RAM bytes between the lowest and highest row the feature maps use
 };
 
 /// Time of one layer in a run. Times are integer picoseconds from the start of the forward.

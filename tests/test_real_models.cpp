@@ -192,3 +192,14 @@ TEST(RealModels, RepeatedRunsInOneProcessGiveIdenticalOutputs) {
     ASSERT_EQ(a.outputs.size(), b.outputs.size());
     EXPECT_EQ(a.outputs[0].bytes, b.outputs[0].bytes);
 }
+
+TEST(RealModels, KpuRamFootprintMatchesTheHeadersLowestRow) {
+    // nncase places feature maps from the top of KPU RAM down; the header's
+    // max_start_address is the lowest row used (kmodel-spec.md §7.1).
+    for (const char* path : {"models/face_detect_maixpy_v3/facedetect.kmodel", "models/mnist_maixpy_v3/mnist.kmodel",
+                             "models/yolo20_voc_maixpy_v3/yolo.kmodel", "models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel"}) {
+        SCOPED_TRACE(path);
+        const Model m = load_kmodel(shared_path(path));
+        EXPECT_EQ(m.kpu_ram_rows_used(), 32768u - m.max_start_address);
+    }
+}
