@@ -20,11 +20,9 @@
 
 namespace kpusim {
 
-/// Loading a model (kpu.load / kpu.load_flash).
+/// Loading a model (kpu.load / kpu.load_flash). kpu.load's flash reads themselves are the
+/// flash model's (flash_spi::kpu_load_config: 0xEB, 8-bit frames, SCK f_CPU / 16).
 struct LoadParameters {
-    /// kpu.load reads the model through MaixPy's flash driver at SCK = f_CPU / 400 x 25 MHz
-    /// requested (w25qxx_init_dma; timing.md A.4): this is the "25 MHz at 400 MHz" numerator.
-    uint64_t driver_sck_at_400mhz_hz;
     /// CPU cycles per model byte to copy the body to the uncached alias and compare it with
     /// the cached copy (the loader's body_start_iomem == body_start_cache check, A.4).
     double copy_verify_cycles_per_byte;
@@ -79,11 +77,11 @@ inline constexpr Calibration kCalibration{
         /*copy_per_byte=*/2.0,               // [est] byte copy loop
         /*upload_per_byte=*/6.83,  // [fit C1] the forward's residual after the KPU
                                              //        and the other CPU layers (calibration.md)
-        /*dma_per_byte=*/0.125,              // [est] 64-bit DMA, one word per cycle
+        /*dma_per_byte=*/0.571,              // [meas] nncase#95: a 320x240x3 input DMA'd in 329 us
+                                             //        at 400 MHz (V4 runtime; kmodel-spec §11)
     },
     // ---- load ----------------------------------------------------------------------------
     LoadParameters{
-        /*driver_sck_at_400mhz_hz=*/25'000'000,  // [meas] w25qxx_init_dma (timing.md A.4)
         /*copy_verify_cycles_per_byte=*/44.22,  // [fit C1] load 421 ms
         /*load_flash_overhead_cycles=*/400'000,  // [est] ~1 ms at 400 MHz ("a few ms", C.3)
     },

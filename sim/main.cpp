@@ -135,15 +135,28 @@ int run_command(RunOptions o) {
     report.model_path = o.model;
     report.input_description = o.input.empty() ? "test pattern" : o.input;
     report.model = &model;
-    for (size_t i = 0; i < modes.size(); ++i) {
+    bool have_outputs = false;
+    for (RunMode mode : modes) {
         RunSettings s = base;
-        s.mode = modes[i];
-        s.compute_outputs = i == 0;  // the outputs do not depend on the mode
-        report.runs.push_back({s, soc().run(model, input, s)});
+        s.mode = mode;
+        s.compute_outputs = !have_outputs;  // the outputs do not depend on the mode
+        try {
+            report.runs.push_back({s, soc().run(model, input, s), {}});
+            have_outputs = true;
+        } catch (const std::exception& e) {
+            // With one mode the error is the answer; side by side, the other modes still count
+            // (a model too big for RAM is what the flash modes are for).
+            if (modes.size() == 1) throw;
+            ModeRun failed;
+            failed.settings = s;
+            failed.error = e.what();
+            report.runs.push_back(std::move(failed));
+        }
     }
+    if (!have_outputs) throw InputError("no mode could run: " + report.runs.front().error);
     if (!o.labels.empty()) report.labels = load_labels(o.labels);
     report.byte_order = to_string(order);
-    const auto& outputs = report.runs.front().result.outputs;
+    const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
         std::string reason;
         DecodeKind kind = o.decode.empty() ? guess_decode(outputs.front().shape, &reason)
@@ -189,7 +202,7 @@ int run_command(RunOptions o) {
     if (!o.dump_dir.empty()) dump_outputs(outputs, o.dump_dir);
     if (!o.trace.empty()) {
         // With --mode all, the timeline of the last mode (flash-dual) is the one with overlap.
-        const ModeRun& traced = report.runs.back();
+        const ModeRun& traced = report.runs.back().error.empty() ? report.runs.back() : report.first_ran();
         write_chrome_trace(model, traced.settings, traced.result, o.trace);
     }
     return 0;

@@ -80,6 +80,13 @@ public:
 
     // One mode's timing: the top level of a single-mode report or one "modes" entry.
     void timing(const std::string& prefix, const json& report, const json& baseline) {
+        // A mode that could not run (--mode all) has only an "error": it must fail the same way.
+        const bool er = report.contains("error"), eb = baseline.contains("error");
+        if (er || eb) {
+            if (er != eb) mismatch(prefix + (er ? "could not run in the report: " + report["error"].dump()
+                                               : "could not run in the baseline: " + baseline["error"].dump()));
+            return;
+        }
         number(prefix + "load_ms", report, baseline, "load_ms");
         number(prefix + "forward_ms", report, baseline, "forward_ms");
         const bool lr = report.contains("layers") && report["layers"].is_array();

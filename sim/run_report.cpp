@@ -28,8 +28,7 @@ double ms(uint64_t ps) { return static_cast<double>(ps_to_ns(ps)) / 1e6; }
 
 std::string mode_name(const ModeRun& r) {
     std::string s = to_string(r.settings.mode);
-    if (r.settings.mode != RunMode::ram && r.settings.source != ModelSource::flash)
-        s += std::string("/") + to_string(r.settings.source);
+    if (r.settings.source != ModelSource::flash) s += std::string("/") + to_string(r.settings.source);
     return s;
 }
 
@@ -58,6 +57,10 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
     nlohmann::ordered_json j;
     j["mode"] = to_string(run.settings.mode);
     j["source"] = to_string(run.settings.source);
+    if (!run.error.empty()) {
+        j["error"] = run.error;
+        return j;
+    }
     j["projection"] = t.projection;
     j["load_ms"] = ms(t.load_ps);
     j["forward_ms"] = ms(t.forward_ps);
@@ -93,6 +96,12 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
 
 }  // namespace
 
+const ModeRun& RunReport::first_ran() const {
+    for (const auto& run : runs)
+        if (run.error.empty()) return run;
+    return runs.front();
+}
+
 nlohmann::ordered_json to_json(const RunReport& r) {
     const Model& m = *r.model;
     nlohmann::ordered_json j;
@@ -120,7 +129,7 @@ nlohmann::ordered_json to_json(const RunReport& r) {
         j["modes"] = modes;
     }
     nlohmann::ordered_json outs = nlohmann::ordered_json::array();
-    const auto& outputs = r.runs.front().result.outputs;
+    const auto& outputs = r.first_ran().result.outputs;
     for (size_t i = 0; i < outputs.size(); ++i)
         outs.push_back({{"index", i}, {"shape", shape_json(outputs[i].shape)},
                         {"dtype", to_string(outputs[i].type)}});
@@ -178,9 +187,13 @@ std::string to_text(const RunReport& r) {
         for (const auto& run : r.runs) o << fmt::format("{:>24}", mode_name(run) + " us (wait)");
         o << "\n";
         for (size_t i = 0; i < m.layers.size(); ++i) {
-            const LayerTiming& l0 = r.runs.front().result.timing.layers[i];
-            o << fmt::format("{:>3} {:<22} {:>8} ", l0.index, l0.type, l0.body_bytes);
+            const Layer& layer = m.layers[i];
+            o << fmt::format("{:>3} {:<22} {:>8} ", layer.index, layer.type_name, layer.body.size);
             for (const auto& run : r.runs) {
+                if (!run.error.empty()) {
+                    o << fmt::format("{:>24}", "-");
+                    continue;
+                }
                 const LayerTiming& l = run.result.timing.layers[i];
                 o << fmt::format("{:>24}", fmt::format("{:.1f} ({:.1f})", (l.end_ps - l.start_ps) / 1e6,
                                                        l.wait_ps / 1e6));
@@ -195,7 +208,7 @@ std::string to_text(const RunReport& r) {
     o << "\n";
     auto row = [&](const char* name, auto value) {
         o << fmt::format("{:<24}", name);
-        for (const auto& run : r.runs) o << fmt::format("{:>20}", value(run));
+        for (const auto& run : r.runs) o << fmt::format("{:>20}", run.error.empty() ? value(run) : std::string("-"));
         o << "\n";
     };
     row("load ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.load_ps)); });
@@ -209,12 +222,14 @@ std::string to_text(const RunReport& r) {
     row("SPI actual Hz", [](const ModeRun& x) {
         return x.result.timing.spi_actual_hz ? fmt::format("{}", x.result.timing.spi_actual_hz) : std::string("-");
     });
+    for (const auto& run : r.runs)
+        if (!run.error.empty()) o << fmt::format("{} could not run: {}\n", mode_name(run), run.error);
     bool projection = false;
     for (const auto& run : r.runs) projection |= run.result.timing.projection;
     if (projection)
         o << "note: PSRAM, 8-lane and DDR results are projections: no public K210 measurement covers them\n";
 
-    const auto& outputs = r.runs.front().result.outputs;
+    const auto& outputs = r.first_ran().result.outputs;
     o << "\n";
     for (size_t i = 0; i < outputs.size(); ++i)
         o << fmt::format("output {} {} {}\n", i, to_string(outputs[i].shape), to_string(outputs[i].type));

@@ -22,7 +22,8 @@ inline constexpr int kRunReportSchemaVersion = 1;
 /// One simulated run of the report (one execution mode).
 struct ModeRun {
     RunSettings settings;
-    RunResult result;
+    RunResult result;   ///< empty when the mode could not run
+    std::string error;  ///< why the mode could not run (--mode all only), else empty
 };
 
 struct RunReport {
@@ -30,6 +31,8 @@ struct RunReport {
     std::string input_description;  ///< the input file, or "test pattern"
     const Model* model = nullptr;
     std::vector<ModeRun> runs;      ///< one per mode, in the order ram, flash-single, flash-dual
+    /// The run whose outputs the report shows: the first that ran.
+    const ModeRun& first_ran() const;
     std::vector<RankedClass> top;   ///< classify: the top-K classes
     std::vector<std::string> labels;
     std::string byte_order = "plain";  ///< the model file's form: plain or word_reversed

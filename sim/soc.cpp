@@ -84,6 +84,7 @@ void Soc::cpu_process() {
         } catch (...) {
             job_->error = std::current_exception();
             if (dma_busy_) sc_core::wait(dma_done_);  // leave the DMA idle for the next run
+            dma_error_.clear();
         }
     }
 }
@@ -101,9 +102,16 @@ void Soc::dma_process() {
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
         auto& port = dma_source_ == ModelSource::flash ? dma_flash_port : dma_psram_port;
         port->b_transport(trans, delay);
-        if (trans.is_response_error())
-            SC_REPORT_ERROR("kpusim/dma", ("model source refused a read: " + trans.get_response_string()).c_str());
+        if (trans.is_response_error()) {
+            // Handed to the CPU process (wait_dma), which raises it: an exception escaping a
+            // SystemC thread would leave the kernel unusable for later runs.
+            dma_error_ = "the model source refused a read of " + std::to_string(dma_chunk_.bytes) +
+                         " bytes at address " + std::to_string(dma_chunk_.source_address) + ": " +
+                         trans.get_response_string();
+            delay = sc_core::SC_ZERO_TIME;
+        }
         const uint64_t start = now_ps();
+        dma_end_ps_ = start + delay.value();
         sc_core::wait(delay);
         if (job_ && !job_->loading) {
             TimingResult& t = job_->result.timing;
@@ -128,11 +136,23 @@ void Soc::issue(Job& job, const Chunk& chunk) {
     dma_chunk_ = chunk;
     dma_source_ = job.settings->source;
     dma_busy_ = true;
+    issued_bytes_ += chunk.bytes;
     dma_go_.notify();
 }
 
 void Soc::wait_dma() {
     if (dma_busy_) sc_core::wait(dma_done_);
+    if (!dma_error_.empty()) {
+        const std::string error = std::move(dma_error_);
+        dma_error_.clear();
+        throw std::runtime_error(error);
+    }
+}
+
+bool Soc::dma_idle() {
+    // A transfer that ends now counts as finished, whichever process SystemC runs first.
+    if (dma_busy_ && dma_end_ps_ <= now_ps()) wait_dma();
+    return !dma_busy_;
 }
 
 void Soc::read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
@@ -168,11 +188,10 @@ void Soc::configure_source(Job& job, bool loading) {
     } else {
         psram::PsramConfig c = s.source == ModelSource::psram_qspi ? psram::qspi_psram_preset(s.cpu_hz)
                                                                    : psram::ospi_psram_preset(s.cpu_hz);
+        c.software_cycles_per_burst = 0;  // page bursts chained by the controller; the CPU pays per command (issue())
         psram.reconfigure(c);
-        if (!loading) {
-            t.source_clock_hz = static_cast<double>(c.clock_hz);
-            t.projection = true;
-        }
+        t.projection = true;  // no public K210 measurement of a PSRAM, load or forward
+        if (!loading) t.source_clock_hz = static_cast<double>(c.clock_hz);
     }
 }
 
@@ -187,6 +206,27 @@ void Soc::execute_job(Job& job) {
                          " is larger than the largest layer body (" + std::to_string(largest) +
                          " bytes, the size of each buffer): the runner would build a batch that "
                          "overruns its buffer");
+
+    // kpu.load_flash keeps only the first 4 KiB of the model: the header, the output and layer
+    // tables and layer 0's argument must lie there (timing.md A.5 limits).
+    if (s.mode != RunMode::ram) {
+        uint64_t resident = model.layers.front().body.offset;  // end of the tables
+        if (const auto* conv = std::get_if<KpuConvOp>(&model.layers.front().op))
+            resident = std::max<uint64_t>(resident, conv->layer_argument.offset + conv->layer_argument.size);
+        if (resident > kRunnerHeaderBytes)
+            throw InputError("kpu.load_flash keeps only the first " + std::to_string(kRunnerHeaderBytes) +
+                             " bytes of a model, but this model's header, tables and first layer argument "
+                             "end at byte " + std::to_string(resident));
+    }
+    // The model, with a last body that may run a few bytes past the file (padding), must lie
+    // inside the source.
+    uint64_t extent = (model.file_size() + 3) / 4 * 4;
+    for (const Layer& l : model.layers) extent = std::max<uint64_t>(extent, uint64_t{l.body.offset} + l.body.size);
+    const uint64_t capacity = s.source == ModelSource::flash ? flash.size() : psram.size();
+    if (s.model_address > capacity || extent > capacity - s.model_address)
+        throw InputError("the model needs " + std::to_string(extent) + " bytes from address " +
+                         std::to_string(s.model_address) + ", past the end of the " + std::to_string(capacity) +
+                         "-byte " + to_string(s.source));
 
     // What each mode keeps in general RAM (timing.md A.4, A.5 limits).
     memory::MainMemoryAllocator alloc(s.ram_budget_bytes);
@@ -322,12 +362,13 @@ void Soc::forward_flash_single(Job& job) {
         // The body keeps its 256-byte alignment inside the buffer (A.5 "where a layer lands").
         uint8_t* landing = buffer + layer.body.offset % kRunnerSlackBytes;
         wait_cycles(kCalibration.runner.layer_boundary_cycles, s.cpu_hz);
+        const uint64_t issued_before = issued_bytes_;
         read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
                       static_cast<int>(layer.index));
         timing.bytes_read += layer.body.size;
         ++timing.batches;
         const ExecutionMemory mem{landing, job.sram + job.main_at, job.kpu, layer.body.offset};
-        dispatch(job, layer, mem, boundary, layer.body.size);
+        dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
     }
 }
 
@@ -375,7 +416,7 @@ void Soc::forward_flash_dual(Job& job) {
     };
     // At a layer boundary: if the DMA is idle, finish the pending read or start its next chunk.
     auto poll = [&]() -> uint64_t {
-        if (pending.buffer < 0 || dma_busy_) return 0;
+        if (pending.buffer < 0 || !dma_idle()) return 0;
         if (pending.next < pending.end) return start_chunk(pending.buffer);
         buf[pending.buffer].state = State::loaded;
         pending.buffer = -1;
@@ -396,7 +437,7 @@ void Soc::forward_flash_dual(Job& job) {
     int current = 0;
     for (const Layer& layer : model.layers) {
         const uint64_t boundary = now_ps();
-        uint64_t issued = 0;
+        const uint64_t issued_before = issued_bytes_;
         const int k = batches_index_of(batches, layer.index);
         if (layer.index == 0) {
             // First layer: batch 0 synchronously into buffer 0, then batch 1 asynchronously.
@@ -404,12 +445,8 @@ void Soc::forward_flash_dual(Job& job) {
             buf[0].state = State::loading;
             pending = {0, 0, batches[0].bytes};
             timing.bytes_read += batches[0].bytes;
-            issued += batches[0].bytes;
             complete(0);
-            if (batches.size() > 1) {
-                start_async(1, 1);
-                issued += batches[1].bytes;
-            }
+            if (batches.size() > 1) start_async(1, 1);
         } else {
             wait_cycles(kCalibration.runner.layer_boundary_cycles, s.cpu_hz);
             if (buf[current].batch == k) {
@@ -420,15 +457,12 @@ void Soc::forward_flash_dual(Job& job) {
                     throw std::logic_error("flash-dual: layer " + std::to_string(layer.index) +
                                            " is in neither buffer");
                 complete(current);
-                if (static_cast<size_t>(k) + 1 < batches.size()) {
-                    start_async(1 - current, k + 1);
-                    issued += batches[k + 1].bytes;
-                }
+                if (static_cast<size_t>(k) + 1 < batches.size()) start_async(1 - current, k + 1);
             }
         }
         const ExecutionMemory mem{buf[current].landing, job.sram + job.main_at, job.kpu,
                                   batches[k].offset};
-        dispatch(job, layer, mem, boundary, issued);
+        dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
     }
     // Leave the DMA idle: a read still in flight would be the next forward's (none here).
     wait_dma();

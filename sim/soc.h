@@ -53,7 +53,7 @@ struct LayerTiming {
     uint32_t body_bytes = 0;
     uint64_t kpu_cycles = 0;    ///< KPU clock cycles (0 for CPU layers)
     uint64_t cpu_cycles = 0;    ///< CPU clock cycles of the layer itself (0 for KPU layers)
-    uint64_t bytes_read = 0;    ///< model bytes whose read was issued at this layer's boundary
+    uint64_t bytes_read = 0;    ///< model bytes of the read commands issued at this layer's boundary
     uint64_t wait_ps = 0;       ///< time at the boundary before dispatch (memory + runner)
     uint64_t start_ps = 0;      ///< dispatch
     uint64_t end_ps = 0;        ///< completion
@@ -134,6 +134,7 @@ private:
     // DMA: one source command per chunk; the CPU pays the command set-up.
     void issue(Job& job, const Chunk& chunk);
     void wait_dma();
+    bool dma_idle();
     void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
                        int buffer = -1, int batch = -1);
     uint64_t max_command_bytes(const Job& job) const;
@@ -160,6 +161,9 @@ private:
     Chunk dma_chunk_;
     ModelSource dma_source_ = ModelSource::flash;
     bool dma_busy_ = false;
+    uint64_t dma_end_ps_ = 0;       ///< when the transfer in flight ends
+    std::string dma_error_;         ///< a refused read, raised by the CPU process
+    uint64_t issued_bytes_ = 0;     ///< bytes of every command issued so far
 };
 
 /// The process-wide SoC, elaborated on first use.

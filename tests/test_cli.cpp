@@ -150,3 +150,17 @@ TEST(Cli, BrokenPicturesAreRefusedNotGuessed) {
     EXPECT_EQ(r.status, 2) << r.out;
     EXPECT_NE(r.out.find("kpusim: error"), std::string::npos) << r.out;
 }
+
+TEST(Cli, ModeAllReportsTheModesThatFitWhenRamModeDoesNot) {
+    // 2.6 MB of MobileNet does not fit MaixPy's full firmware, but streamed from flash it does.
+    const Result r = kpusim_cli("run " + shared_path("models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel") +
+                                " --mode all --ram-budget maixpy-full --json /tmp/kpusim_cli_mf.json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("ram could not run: out of memory"), std::string::npos) << r.out;
+    const auto j = read_json("/tmp/kpusim_cli_mf.json");
+    ASSERT_EQ(j.at("modes").size(), 3u);
+    EXPECT_TRUE(j.at("modes").at(0).contains("error"));
+    EXPECT_GT(j.at("modes").at(2).at("forward_ms").get<double>(), 0.0);
+    EXPECT_EQ(j.at("outputs").size(), 1u);
+    EXPECT_EQ(kpusim_cli("check /tmp/kpusim_cli_mf.json --baseline /tmp/kpusim_cli_mf.json").status, 0);
+}

@@ -215,6 +215,9 @@ TEST(Timing, InvalidSettingsAreClearErrors) {
     s = settings(RunMode::flash_dual, 403'000'000, 400'000'000);
     s.ram_budget_bytes = 100'000;  // main memory + 2 buffers do not fit
     EXPECT_NE(error_of(s).find("out of memory"), std::string::npos) << error_of(s);
+    s = settings(RunMode::flash_single, 403'000'000, 400'000'000);
+    s.model_address = 16 * 1024 * 1024 - 1000;  // the model would run past the 16 MiB flash
+    EXPECT_NE(error_of(s).find("past the end of the 16777216-byte flash"), std::string::npos) << error_of(s);
     // The SoC is still usable.
     EXPECT_GT(forward_ms(m, settings(RunMode::flash_dual, 403'000'000, 400'000'000)), 0.0);
 }
