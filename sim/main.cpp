@@ -88,14 +88,6 @@ std::pair<float, float> picture_size(const std::string& input, const kpusim::Mod
     return {static_cast<float>(in.shape.w), static_cast<float>(in.shape.h)};
 }
 
-uint64_t resolve_ram_budget(const std::string& text) {
-    try {
-        return kpusim::memory::preset_bytes(kpusim::memory::parse_ram_preset(text));
-    } catch (const std::invalid_argument&) {
-        return kpusim::parse_quantity(text, "--ram-budget");
-    }
-}
-
 int run_command(RunOptions o) {
     using namespace kpusim;
     if (o.model.empty()) {
@@ -107,7 +99,7 @@ int run_command(RunOptions o) {
     }
     RunSettings base;
     base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
-    base.ram_budget_bytes = resolve_ram_budget(o.ram_budget);
+    base.ram_budget_bytes = parse_ram_budget(o.ram_budget);
     base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
     base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
     base.spi_speed_hz = parse_quantity(o.spi_speed, "--spi-speed");

@@ -1,6 +1,8 @@
 #include "sim/run_settings.h"
 
+#include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
+#include "sim/units.h"
 
 namespace kpusim {
 
@@ -34,6 +36,14 @@ ModelSource parse_model_source(const std::string& s) {
     if (s == "psram-qspi") return ModelSource::psram_qspi;
     if (s == "psram-ospi") return ModelSource::psram_ospi;
     throw InputError("unknown source '" + s + "' (expected flash, psram-qspi or psram-ospi)");
+}
+
+uint64_t parse_ram_budget(const std::string& text) {
+    try {
+        return memory::preset_bytes(memory::parse_ram_preset(text));
+    } catch (const std::invalid_argument&) {
+        return parse_quantity(text, "--ram-budget");
+    }
 }
 
 void RunSettings::validate() const {

@@ -34,6 +34,11 @@ ModelSource parse_model_source(const std::string& s);
 inline constexpr uint64_t kMaxCpuHz = 800'000'000;
 inline constexpr uint64_t kMaxKpuHz = 800'000'000;
 
+/// The general RAM left to models, from a preset name ("bare-metal", "maixpy-minimum",
+/// "maixpy-full", "maixpy"; memory/ram_budget.h) or a byte count ("3Mi", "3000000").
+/// Throws InputError naming --ram-budget for anything else.
+uint64_t parse_ram_budget(const std::string& text);
+
 struct RunSettings {
     kpu::KpuOptions kpu;
     uint64_t ram_budget_bytes = 0;      ///< general RAM left to models (memory/ram_budget.h)
