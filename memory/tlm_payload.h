@@ -26,6 +26,18 @@ inline tlm::tlm_response_status payload_error(const tlm::tlm_generic_payload& tr
     return tlm::TLM_OK_RESPONSE;
 }
 
+/// For read-only targets (flash, PSRAM): answers every payload that is not a valid read and
+/// returns true when it did (the ignore command: TLM_OK_RESPONSE; writes:
+/// TLM_COMMAND_ERROR_RESPONSE; then payload_error()); false leaves a valid read to the caller.
+inline bool answered_unless_valid_read(tlm::tlm_generic_payload& trans, uint64_t size) {
+    tlm::tlm_response_status status;
+    if (trans.get_command() == tlm::TLM_IGNORE_COMMAND) status = tlm::TLM_OK_RESPONSE;
+    else if (trans.get_command() != tlm::TLM_READ_COMMAND) status = tlm::TLM_COMMAND_ERROR_RESPONSE;
+    else if ((status = payload_error(trans, size)) == tlm::TLM_OK_RESPONSE) return false;
+    trans.set_response_status(status);
+    return true;
+}
+
 /// transport_dbg on a byte array: reads or writes without time, stopping at the end of the
 /// array; returns the bytes copied (0 for the ignore command, a null pointer or an address
 /// past the end).

@@ -171,24 +171,11 @@ void Psram::reset_counters() noexcept {
 }
 
 void Psram::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
-    const tlm::tlm_command cmd = trans.get_command();
     const uint64_t address = trans.get_address();
     const uint64_t length = trans.get_data_length();
     unsigned char* ptr = trans.get_data_ptr();
 
-    if (cmd == tlm::TLM_IGNORE_COMMAND) {
-        trans.set_response_status(tlm::TLM_OK_RESPONSE);
-        return;
-    }
-    if (cmd != tlm::TLM_READ_COMMAND) {
-        trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-        return;
-    }
-    if (const tlm::tlm_response_status error = memory::payload_error(trans, size());
-        error != tlm::TLM_OK_RESPONSE) {
-        trans.set_response_status(error);
-        return;
-    }
+    if (memory::answered_unless_valid_read(trans, size())) return;
 
     const PsramReadTiming t = read_time(address, length);
     if (length > 0) std::memcpy(ptr, bytes_.data() + address, length);
