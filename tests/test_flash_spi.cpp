@@ -16,12 +16,15 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "tests/tlm_test_initiator.h"
 #include "flash_spi/spi_clock.h"
 #include "flash_spi/spi_flash.h"
 #include "flash_spi/spi_read_command.h"
 #include "models/kmodel_error.h"
 
 namespace {
+
+using namespace kpusim::test;
 
 using namespace kpusim::flash_spi;
 using kpusim::InputError;
@@ -33,11 +36,6 @@ constexpr uint64_t kModelAddress = 0x300000;  // where MaixPy models conventiona
 // ---------------------------------------------------------------------------------------
 // Benches
 
-struct Initiator : sc_core::sc_module {
-    tlm_utils::simple_initiator_socket<Initiator> socket;
-    explicit Initiator(sc_core::sc_module_name name) : sc_core::sc_module(name), socket("socket") {}
-};
-
 struct FlashBench : sc_core::sc_module {
     Initiator initiator;
     SpiFlash flash;
@@ -47,37 +45,7 @@ struct FlashBench : sc_core::sc_module {
     }
 };
 
-struct Result {
-    tlm::tlm_response_status status;
-    sc_time delay;
-};
 
-Result transact(tlm_utils::simple_initiator_socket<Initiator>& socket, tlm::tlm_command cmd,
-                uint64_t address, uint8_t* data, unsigned int length,
-                unsigned char* byte_enable = nullptr, unsigned int streaming_width = 0) {
-    tlm::tlm_generic_payload tx;
-    tx.set_command(cmd);
-    tx.set_address(address);
-    tx.set_data_ptr(data);
-    tx.set_data_length(length);
-    tx.set_streaming_width(streaming_width ? streaming_width : length);
-    tx.set_byte_enable_ptr(byte_enable);
-    tx.set_byte_enable_length(byte_enable ? length : 0);
-    tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_time delay = sc_core::SC_ZERO_TIME;
-    socket->b_transport(tx, delay);
-    return {tx.get_response_status(), delay};
-}
-
-unsigned int debug(tlm_utils::simple_initiator_socket<Initiator>& socket, tlm::tlm_command cmd,
-                   uint64_t address, uint8_t* data, unsigned int length) {
-    tlm::tlm_generic_payload tx;
-    tx.set_command(cmd);
-    tx.set_address(address);
-    tx.set_data_ptr(data);
-    tx.set_data_length(length);
-    return socket->transport_dbg(tx);
-}
 
 // Deterministic pseudo-random bytes.
 std::vector<uint8_t> pattern(size_t n, uint32_t seed = 12345) {
@@ -557,9 +525,9 @@ TEST(SpiFlash, RejectsWritesBadRangesAndUnsupportedPayloads) {
     EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, end - 4, buf.data(), 8).status,
               tlm::TLM_ADDRESS_ERROR_RESPONSE);
     unsigned char be[16] = {};
-    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, be).status,
+    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, sc_core::SC_ZERO_TIME, be).status,
               tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, nullptr, 4).status,
+    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, sc_core::SC_ZERO_TIME, nullptr, 4).status,
               tlm::TLM_BURST_ERROR_RESPONSE);
     EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, nullptr, 16).status,
               tlm::TLM_GENERIC_ERROR_RESPONSE);

@@ -10,6 +10,7 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "tests/tlm_test_initiator.h"
 #include "flash_spi/spi_clock.h"
 #include "flash_spi/spi_flash.h"
 #include "models/kmodel_error.h"
@@ -17,16 +18,13 @@
 
 namespace {
 
+using namespace kpusim::test;
+
 using namespace kpusim::psram;
 using kpusim::InputError;
 using sc_core::sc_time;
 
 constexpr uint64_t kMHz = 1'000'000;
-
-struct Initiator : sc_core::sc_module {
-    tlm_utils::simple_initiator_socket<Initiator> socket;
-    explicit Initiator(sc_core::sc_module_name name) : sc_core::sc_module(name), socket("socket") {}
-};
 
 struct PsramBench : sc_core::sc_module {
     Initiator initiator;
@@ -37,27 +35,6 @@ struct PsramBench : sc_core::sc_module {
     }
 };
 
-struct Result {
-    tlm::tlm_response_status status;
-    sc_time delay;
-};
-
-Result transact(tlm_utils::simple_initiator_socket<Initiator>& socket, tlm::tlm_command cmd,
-                uint64_t address, uint8_t* data, unsigned int length,
-                unsigned char* byte_enable = nullptr, unsigned int streaming_width = 0) {
-    tlm::tlm_generic_payload tx;
-    tx.set_command(cmd);
-    tx.set_address(address);
-    tx.set_data_ptr(data);
-    tx.set_data_length(length);
-    tx.set_streaming_width(streaming_width ? streaming_width : length);
-    tx.set_byte_enable_ptr(byte_enable);
-    tx.set_byte_enable_length(byte_enable ? length : 0);
-    tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    sc_time delay = sc_core::SC_ZERO_TIME;
-    socket->b_transport(tx, delay);
-    return {tx.get_response_status(), delay};
-}
 
 std::vector<uint8_t> pattern(size_t n, uint32_t seed = 99) {
     std::vector<uint8_t> v(n);
@@ -257,9 +234,9 @@ TEST(Psram, RejectsWritesBadRangesAndOversizedImages) {
     EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, end - 8, buf.data(), 16).status,
               tlm::TLM_ADDRESS_ERROR_RESPONSE);
     unsigned char be[16] = {};
-    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, be).status,
+    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, sc_core::SC_ZERO_TIME, be).status,
               tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, nullptr, 8).status,
+    EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, buf.data(), 16, sc_core::SC_ZERO_TIME, nullptr, 8).status,
               tlm::TLM_BURST_ERROR_RESPONSE);
     EXPECT_EQ(transact(s, tlm::TLM_READ_COMMAND, 0, nullptr, 16).status,
               tlm::TLM_GENERIC_ERROR_RESPONSE);
