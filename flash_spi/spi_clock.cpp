@@ -3,7 +3,7 @@
 #include <limits>
 #include <string>
 
-#include "models/kmodel_error.h"
+#include "common/errors.h"
 
 namespace kpusim::flash_spi {
 
@@ -46,26 +46,6 @@ SpiClock resolve_spi_clock(uint64_t source_hz, uint64_t requested_hz, uint64_t m
                          " Hz (K210 datasheet: \"SPI3 supports up to 100MHz clock (TBC)\")");
     }
     return clock;
-}
-
-uint64_t cycles_to_picoseconds(uint64_t cycles, uint64_t clock_hz, uint64_t divider) {
-    if (clock_hz == 0 || divider == 0)
-        throw InputError("cycles_to_picoseconds: clock " + std::to_string(clock_hz) +
-                         " Hz / divider " + std::to_string(divider) + " is not a clock");
-    using u128 = unsigned __int128;
-    constexpr uint64_t kPsPerSecond = 1'000'000'000'000ull;
-    // cycles * divider * 1e12 / clock_hz, rounded half up. cycles * divider < 2^96 and
-    // * 1e12 (< 2^40) stays below 2^128 except for absurd inputs, which are checked.
-    const u128 num_cycles = static_cast<u128>(cycles) * divider;
-    if (num_cycles != 0 && num_cycles > (~static_cast<u128>(0)) / kPsPerSecond)
-        throw InputError("cycles_to_picoseconds: " + std::to_string(cycles) +
-                         " cycles overflow the picosecond count");
-    const u128 num = num_cycles * kPsPerSecond;
-    const u128 ps = (num + clock_hz / 2) / clock_hz;
-    if (ps > std::numeric_limits<uint64_t>::max())
-        throw InputError("cycles_to_picoseconds: " + std::to_string(cycles) +
-                         " cycles exceed 2^64 - 1 picoseconds");
-    return static_cast<uint64_t>(ps);
 }
 
 }  // namespace kpusim::flash_spi

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 
+#include "common/clock_domain.h"
+
 namespace kpusim::flash_spi {
 
 /// Smallest SCK divider BAUDR the SDK programs (spi.c, spi_set_clk_rate): SCK ≤ f_src / 2.
@@ -62,15 +64,11 @@ struct SpiClock {
 SpiClock resolve_spi_clock(uint64_t source_hz, uint64_t requested_hz,
                            uint64_t max_sck_hz = kSpi3MaxSckHz);
 
-/// Duration of `cycles` cycles of a clock of clock_hz / divider Hz, in picoseconds,
-/// rounded to the nearest picosecond (halves up), computed in 128-bit integers so that
-/// clocks that do not divide a second into whole picoseconds (67.166 MHz) are rounded
-/// once per conversion, never once per cycle. THE place where the SPI flash and PSRAM
-/// models turn cycles into time.
-/// @param cycles   number of cycles.
-/// @param clock_hz clock in Hz (> 0).
-/// @param divider  divider applied to clock_hz (> 0); 1 for an undivided clock.
-/// @throws kpusim::InputError if clock_hz or divider is 0, or the result exceeds 2^64 − 1 ps.
-uint64_t cycles_to_picoseconds(uint64_t cycles, uint64_t clock_hz, uint64_t divider = 1);
+/// The one cycles-to-picoseconds conversion of kpusim (common/clock_domain.h), under the
+/// name the flash and PSRAM models have always used.
+using kpusim::cycles_to_ps;
+inline uint64_t cycles_to_picoseconds(uint64_t cycles, uint64_t clock_hz, uint64_t divider = 1) {
+    return cycles_to_ps(cycles, clock_hz, divider);
+}
 
 }  // namespace kpusim::flash_spi

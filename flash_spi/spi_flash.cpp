@@ -1,10 +1,12 @@
 #include "flash_spi/spi_flash.h"
 
 #include <algorithm>
+
 #include <cstring>
 #include <string>
 
-#include "models/kmodel_error.h"
+#include "memory/timed_access.h"
+#include "common/errors.h"
 #include "memory/tlm_payload.h"
 
 namespace kpusim::flash_spi {
@@ -65,7 +67,7 @@ void validate(const SpiFlashConfig& config) {
 bool is_projection(const SpiFlashConfig& config) { return config.lanes > 4 || config.ddr; }
 
 sc_core::sc_time FlashReadTiming::time() const {
-    return sc_core::sc_time(static_cast<double>(total_ps), sc_core::SC_PS);
+    return to_sc_time(total_ps);
 }
 
 FlashReadTiming read_time(const SpiFlashConfig& config, uint64_t bytes) {
@@ -142,6 +144,7 @@ void SpiFlash::reset_counters() noexcept {
     wire_bytes_read_ = 0;
     transactions_ = 0;
     busy_ps_ = 0;
+    busy_.reset();
 }
 
 void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -176,7 +179,15 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
     wire_bytes_read_ += t.wire_bytes;
     ++transactions_;
     busy_ps_ += t.total_ps;
-    delay += t.time();
+    // One controller: a read requested while another is in flight queues behind it.
+    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
+    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
+    const uint64_t wait = busy_.book(request, t.total_ps);
+    if (timed) {
+        timed->wait_ps = wait;
+        timed->access_ps = t.total_ps;
+    }
+    delay += to_sc_time(wait + t.total_ps);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -35,6 +35,8 @@
 
 #include <systemc>
 #include <tlm>
+
+#include "memory/timed_access.h"
 #include <tlm_utils/simple_target_socket.h>
 
 #include "flash_spi/spi_clock.h"
@@ -57,13 +59,12 @@ inline constexpr uint64_t kKpuLoadMaxCommandBytes = 64ull * 1024;
 /// frames.
 inline constexpr uint64_t kMaxFramesPerCommand = 65536;
 
-/// Software cost of one flash command, in CPU cycles: the CPU reprograms the SSI (disable,
-/// frame format, frame count, enable, chip select) and two DMA channels (instruction/address
-/// words out on channel 0, data in on channel 1; timing.md A.5), then waits for completion.
-/// ESTIMATE, NOT MEASURED: ≈ 40 memory-mapped register accesses at a few tens of CPU cycles
-/// each plus driver bookkeeping ≈ 1,200 cycles = 3 µs at 400 MHz, matching timing.md's
-/// "t_sw: a few µs" (A.6, C.5 `flash.t_sw`). Calibrate against measured flash-runner runs.
-inline constexpr uint64_t kSoftwareCyclesPerCommand = 1200;
+/// Software cost of one flash command charged by the module itself, in CPU cycles: 0. The
+/// CPU's cost of programming the SSI and two DMA channels for a command is the initiator's
+/// (kpusim's flash runner charges `runner.command_cycles` of the parameter set,
+/// sim/parameters.h): one cost, one constant. A standalone user of this module may set
+/// SpiFlashConfig::software_cycles_per_command to charge it here instead.
+inline constexpr uint64_t kSoftwareCyclesPerCommand = 0;
 
 /// How the flash is read: clocks, bus mode, frame format, command split, software cost.
 struct SpiFlashConfig {
@@ -233,6 +234,7 @@ private:
     uint64_t wire_bytes_read_ = 0;
     uint64_t transactions_ = 0;
     uint64_t busy_ps_ = 0;
+    memory::BusyUntil busy_;  ///< the controller: one read at a time (timed_access.h)
 };
 
 }  // namespace kpusim::flash_spi

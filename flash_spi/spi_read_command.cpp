@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "models/kmodel_error.h"
+#include "common/errors.h"
 
 namespace kpusim::flash_spi {
 

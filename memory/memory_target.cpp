@@ -1,4 +1,6 @@
 #include "memory/memory_target.h"
+
+#include "memory/timed_access.h"
 #include "memory/tlm_payload.h"
 
 #include <algorithm>
@@ -33,6 +35,7 @@ MemoryTarget::MemoryTarget(sc_core::sc_module_name name, uint64_t size_bytes,
     : sc_core::sc_module(name),
       socket("socket"),
       timing_(validated(static_cast<const char*>(name), size_bytes, timing)),
+      clock_(timing_.clock_hz, std::string(static_cast<const char*>(name)) + " clock"),
       base_address_(base_address),
       bytes_(size_bytes, 0) {
     socket.register_b_transport(this, &MemoryTarget::b_transport);
@@ -50,8 +53,12 @@ sc_core::sc_time MemoryTarget::cycles_to_time(uint64_t cycles) const {
     // cycles / f in picoseconds; sc_time rounds to the kernel's time resolution. A clock
     // that does not divide 1 s into whole picoseconds (67.166 MHz) is rounded once per
     // conversion, not once per cycle.
-    const double ps = static_cast<double>(cycles) * 1e12 / static_cast<double>(timing_.clock_hz);
-    return sc_core::sc_time(ps, sc_core::SC_PS);
+    return clock_.time(cycles);
+}
+
+void MemoryTarget::set_timing(const MemoryTiming& timing) {
+    timing_ = validated(name(), bytes_.size(), timing);
+    clock_ = ClockDomain(timing_.clock_hz, std::string(name()) + " clock");
 }
 
 void MemoryTarget::reset_counters() noexcept {
@@ -66,19 +73,24 @@ void MemoryTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time
     const uint64_t length = trans.get_data_length();
     unsigned char* ptr = trans.get_data_ptr();
 
-    if (const tlm::tlm_response_status error = memory::payload_error(trans, size());
-        error != tlm::TLM_OK_RESPONSE) {
+    TimedAccess* timed = trans.get_extension<TimedAccess>();
+    const bool account_only = timed && timed->account_only;
+    if (account_only && ptr == nullptr && length > 0 && address < size() && length <= size() - address &&
+        cmd != tlm::TLM_IGNORE_COMMAND) {
+        // DMI user charging its access: no bytes move here.
+    } else if (const tlm::tlm_response_status error = memory::payload_error(trans, size());
+               error != tlm::TLM_OK_RESPONSE) {
         trans.set_response_status(error);
         return;
     }
 
     switch (cmd) {
         case tlm::TLM_READ_COMMAND:
-            if (length > 0) std::memcpy(ptr, bytes_.data() + address, length);
+            if (length > 0 && !account_only) std::memcpy(ptr, bytes_.data() + address, length);
             bytes_read_ += length;
             break;
         case tlm::TLM_WRITE_COMMAND:
-            if (length > 0) std::memcpy(bytes_.data() + address, ptr, length);
+            if (length > 0 && !account_only) std::memcpy(bytes_.data() + address, ptr, length);
             bytes_written_ += length;
             break;
         case tlm::TLM_IGNORE_COMMAND:
@@ -86,7 +98,14 @@ void MemoryTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time
             return;
     }
     ++transactions_;
-    delay += access_time(length);
+    const uint64_t access = clock_.ps(access_cycles(length));
+    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
+    const uint64_t wait = busy_.book(request, access);
+    if (timed) {
+        timed->wait_ps = wait;
+        timed->access_ps = access;
+    }
+    delay += to_sc_time(wait + access);
     trans.set_dmi_allowed(true);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

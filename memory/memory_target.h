@@ -20,7 +20,9 @@
 #include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "common/clock_domain.h"
 #include "memory/memory_timing.h"
+#include "memory/timed_access.h"
 
 namespace kpusim::memory {
 
@@ -62,8 +64,11 @@ public:
 
     // ---- timing ----
 
-    /// The timing this memory was built with.
+    /// The timing this memory was built with or last given by set_timing().
     const MemoryTiming& timing() const noexcept { return timing_; }
+    /// Change the port's clock and latency (a new parameter set).
+    /// @throws std::invalid_argument if timing.clock_hz or timing.bytes_per_cycle is 0.
+    void set_timing(const MemoryTiming& timing);
     /// Cycles one access of `bytes` bytes takes:
     /// access_cycles + ceil(bytes / bytes_per_cycle). Zero bytes cost access_cycles.
     uint64_t access_cycles(uint64_t bytes) const noexcept;
@@ -87,6 +92,16 @@ public:
     /// Zero the three counters.
     void reset_counters() noexcept;
 
+    // ---- contention (memory/timed_access.h) ----
+
+    /// Time the port has been busy with b_transport accesses (ps), including account-only
+    /// accesses of DMI users, since construction or reset_contention().
+    uint64_t busy_ps() const noexcept { return busy_.busy_ps(); }
+    /// When the port is next free (exact ps).
+    uint64_t busy_until_ps() const noexcept { return busy_.busy_until_ps(); }
+    /// An idle port: forget every booking and the busy time.
+    void reset_contention() noexcept { busy_.reset(); }
+
 private:
     /// Blocking transport. Response status:
     /// - TLM_ADDRESS_ERROR_RESPONSE if [address, address + length) is not inside 0..size()-1;
@@ -94,8 +109,10 @@ private:
     /// - TLM_BURST_ERROR_RESPONSE if the streaming width is smaller than the data length
     ///   (streaming not supported);
     /// - TLM_GENERIC_ERROR_RESPONSE if the data pointer is null with a non-zero length;
-    /// - TLM_OK_RESPONSE otherwise; reads/writes copy the bytes, add access_time(length)
-    ///   to `delay` and set the DMI hint. TLM_IGNORE_COMMAND does nothing and adds no delay.
+    /// - TLM_OK_RESPONSE otherwise; reads/writes copy the bytes (not for account-only
+    ///   accesses, timed_access.h), book the port (busy-until) and add the queueing wait plus
+    ///   access_time(length) to `delay`, and set the DMI hint. The request time is the
+    ///   TimedAccess extension's request_ps, else sc_time_stamp() + delay. TLM_IGNORE_COMMAND does nothing and adds no delay.
     /// On an error nothing is copied and `delay` is unchanged.
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
@@ -112,6 +129,8 @@ private:
     bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
 
     MemoryTiming timing_;
+    ClockDomain clock_;
+    BusyUntil busy_;
     uint64_t base_address_;
     std::vector<uint8_t> bytes_;
     uint64_t bytes_read_ = 0;

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "memory/general_sram.h"
-#include "models/kmodel_error.h"
+#include "common/errors.h"
 
 namespace kpusim::memory {
 

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/errors.h"
+
 namespace kpusim {
 
 /// What went wrong with a kmodel file.
@@ -42,21 +44,6 @@ private:
     KmodelErrorKind kind_;
     std::optional<uint32_t> layer_;
     std::string field_;
-};
-
-/// A model that does not fit the simulated memories (general SRAM budget or KPU RAM).
-/// The message follows the device's wording ("out of memory",
-/// "KPU allocator cannot allocate more memory") and names the sizes in bytes.
-class CapacityError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-/// Bad run-time input or setting (a missing image, a raw input of the wrong size,
-/// an impossible clock).
-class InputError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 }  // namespace kpusim

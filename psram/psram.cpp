@@ -1,12 +1,14 @@
 #include "psram/psram.h"
 
 #include <algorithm>
+
 #include <cstring>
 #include <limits>
 #include <string>
 
+#include "memory/timed_access.h"
 #include "flash_spi/spi_clock.h"
-#include "models/kmodel_error.h"
+#include "common/errors.h"
 #include "memory/tlm_payload.h"
 
 namespace kpusim::psram {
@@ -94,7 +96,7 @@ void validate(const PsramConfig& c) {
 }
 
 sc_core::sc_time PsramReadTiming::time() const {
-    return sc_core::sc_time(static_cast<double>(total_ps), sc_core::SC_PS);
+    return to_sc_time(total_ps);
 }
 
 uint64_t data_cycles(const PsramConfig& c, uint64_t bytes) {
@@ -168,6 +170,7 @@ void Psram::reset_counters() noexcept {
     bytes_read_ = 0;
     transactions_ = 0;
     busy_ps_ = 0;
+    busy_.reset();
 }
 
 void Psram::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
@@ -183,7 +186,15 @@ void Psram::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     bytes_read_ += length;
     ++transactions_;
     busy_ps_ += t.total_ps;
-    delay += t.time();
+    // One controller: a read requested while another is in flight queues behind it.
+    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
+    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
+    const uint64_t wait = busy_.book(request, t.total_ps);
+    if (timed) {
+        timed->wait_ps = wait;
+        timed->access_ps = t.total_ps;
+    }
+    delay += to_sc_time(wait + t.total_ps);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -35,6 +35,8 @@
 
 #include <systemc>
 #include <tlm>
+
+#include "memory/timed_access.h"
 #include <tlm_utils/simple_target_socket.h>
 
 namespace kpusim::psram {
@@ -59,11 +61,10 @@ inline constexpr uint64_t kPsramPageBytes = 1024;
 /// (APS6408L front page, timing.md A.6).
 inline constexpr uint64_t kPsramDefaultClockHz = 133'000'000;
 
-/// Software cost of one burst, in CPU cycles: reprogramming the SSI and two DMA channels
-/// for one command, as for a flash command. ESTIMATE, NOT MEASURED: taken equal to
-/// flash_spi::kSoftwareCyclesPerCommand (1,200 cycles ≈ 3 µs at 400 MHz; timing.md C.3
-/// notes that with 1 KiB bursts this term matters). Calibrate before trusting PSRAM results.
-inline constexpr uint64_t kSoftwareCyclesPerBurst = 1200;
+/// Software cost of one burst charged by the module itself, in CPU cycles: 0. Page bursts
+/// are chained by the controller; the CPU's cost per command is the initiator's (kpusim's
+/// flash runner charges `runner.command_cycles` of the parameter set, sim/parameters.h).
+inline constexpr uint64_t kSoftwareCyclesPerBurst = 0;
 
 // ---- QSPI class: 64 Mb SPI/QPI PSRAM (APS6404L / ESP-PSRAM64H), command 0xEB in QPI mode ----
 
@@ -243,6 +244,7 @@ private:
     uint64_t bytes_read_ = 0;
     uint64_t transactions_ = 0;
     uint64_t busy_ps_ = 0;
+    memory::BusyUntil busy_;  ///< the controller: one read at a time (timed_access.h)
 };
 
 }  // namespace kpusim::psram

@@ -1,4 +1,5 @@
-// THE table of calibrated and estimated timing constants of kpusim, in one place.
+// THE table of calibrated and estimated timing constants of kpusim, in one place: the default
+// values of the parameter set (sim/parameters.h), which a run may override key by key.
 //
 // Each value says where it comes from:
 //   [fit C2]  least-squares fit to the per-layer trace of kendryte/nncase issue #77
@@ -17,28 +18,9 @@
 
 #include "cpu_layers/cpu_timing.h"
 #include "kpu_core/kpu_timing.h"
+#include "sim/parameters.h"
 
 namespace kpusim {
-
-/// Loading a model (kpu.load / kpu.load_flash). kpu.load's flash reads themselves are the
-/// flash model's (flash_spi::kpu_load_config: 0xEB, 8-bit frames, SCK f_CPU / 16).
-struct LoadParameters {
-    /// CPU cycles per model byte to copy the body to the uncached alias and compare it with
-    /// the cached copy (the loader's body_start_iomem == body_start_cache check, A.4).
-    double copy_verify_cycles_per_byte;
-    /// CPU cycles of kpu.load_flash besides its 4 KiB header read: QE-bit check, mallocs,
-    /// walking the layer table, clock switches (A.4).
-    uint64_t load_flash_overhead_cycles;
-};
-
-/// The MaixPy flash runner (timing.md A.5).
-struct RunnerParameters {
-    /// CPU cycles to issue one SPI read command: reprogram the SSI and two DMA channels.
-    uint64_t command_cycles;
-    /// CPU cycles of the runner's bookkeeping at each layer boundary in the flash modes
-    /// (buffer checks, re-pointing the model base).
-    uint64_t layer_boundary_cycles;
-};
 
 struct Calibration {
     kpu::KpuTimingParameters kpu;

@@ -8,7 +8,7 @@
 #include "models/kmodel_loader.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 
 namespace kpusim {
 
@@ -32,7 +32,7 @@ RunResult timing_run(const std::string& path, uint64_t cpu_hz, uint64_t kpu_hz) 
     s.kpu_hz = kpu_hz;
     s.mode = RunMode::ram;
     s.compute_outputs = false;
-    return soc().run(m, test_pattern(m.input), s);
+    return run_standalone(m, test_pattern(m.input), s);
 }
 
 }  // namespace

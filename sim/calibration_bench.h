@@ -20,7 +20,7 @@ struct CalibrationPoint {
 };
 
 /// Run the two calibration models (timing only) and compare. `shared_dir`: the team's
-/// shared/ folder. Throws like Soc::run when a model is missing or malformed.
+/// shared/ folder. Throws like K210::run when a model is missing or malformed.
 std::vector<CalibrationPoint> calibration_points(const std::string& shared_dir);
 
 /// Print calibration_points() as a table; returns 0.

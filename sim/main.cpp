@@ -29,7 +29,7 @@
 #include "sim/detection.h"
 #include "sim/flash_image.h"
 #include "sim/report_check.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "sim/sweep.h"
 #include "sim/trace.h"
 
@@ -133,7 +133,7 @@ int run_command(RunOptions o) {
         s.mode = mode;
         s.compute_outputs = !have_outputs;  // the outputs do not depend on the mode
         try {
-            report.runs.push_back({s, soc().run(model, input, s), {}});
+            report.runs.push_back({s, run_standalone(model, input, s), {}});
             have_outputs = true;
         } catch (const std::exception& e) {
             // With one mode the error is the answer; side by side, the other modes still count

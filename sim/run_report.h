@@ -12,7 +12,7 @@
 #include "models/layer_graph.h"
 #include "sim/classification.h"
 #include "sim/detection.h"
-#include "sim/soc.h"
+#include "sim/k210.h"
 
 namespace kpusim {
 

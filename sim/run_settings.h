@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kpu_core/kpu_layer.h"
+#include "sim/parameters.h"
 
 namespace kpusim {
 
@@ -52,6 +53,8 @@ struct RunSettings {
     uint64_t batch_size = 0xC000;       ///< flash-dual: bytes per batch (at least)
     uint64_t model_address = 0x300000;  ///< where the model sits in flash / PSRAM
     bool compute_outputs = true;        ///< false: timing only (outputs left empty)
+    /// Every timing constant of the run (sim/parameters.h); defaults: sim/calibration.h.
+    Parameters parameters = Parameters::defaults();
 
     /// Throws InputError naming the setting: a clock of 0 or above kMaxCpuHz/kMaxKpuHz,
     /// lanes not 1/2/4/8, batch_size 0 in flash-dual mode.

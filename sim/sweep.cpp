@@ -21,7 +21,7 @@
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "sim/sweep_text.h"
 #include "sim/units.h"
 
@@ -130,7 +130,7 @@ SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, con
         RunSettings ram = s;
         ram.mode = RunMode::ram;
         try {
-            const RunResult rr = soc().run(model, input, ram);
+            const RunResult rr = run_standalone(model, input, ram);
             r.ram_forward_ps = rr.timing.forward_ps;
             r.ram_load_ps = rr.timing.load_ps;
             r.ram_mode_ram_used = rr.memory.ram_used;
@@ -151,7 +151,7 @@ SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, con
             s.batch_size = b;
             s.spi_speed_hz = hz;
             try {
-                const RunResult rr = soc().run(model, input, s);
+                const RunResult rr = run_standalone(model, input, s);
                 p.valid = true;
                 p.forward_ps = rr.timing.forward_ps;
                 p.load_ps = rr.timing.load_ps;

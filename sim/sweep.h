@@ -3,7 +3,7 @@
 //
 // The functional result of a run does not depend on the batch size, the SPI speed or the
 // RAM budget, so a sweep computes no outputs at all: every point is one timing-only run
-// (RunSettings::compute_outputs = false) on the process-wide SoC (soc()).
+// (RunSettings::compute_outputs = false) on the process-wide standalone K210 (run_standalone, sim/simulate.h).
 #pragma once
 
 #include <cstdint>

@@ -10,7 +10,7 @@
 
 #include "models/layer_graph.h"
 #include "sim/run_settings.h"
-#include "sim/soc.h"
+#include "sim/k210.h"
 
 namespace kpusim {
 

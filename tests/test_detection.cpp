@@ -13,7 +13,7 @@
 #include "sim/classification.h"
 #include "sim/detection.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "tests/test_support.h"
 
 using namespace kpusim;
@@ -62,7 +62,7 @@ std::vector<Detection> detect(const std::string& model, const std::string& input
                               const std::vector<std::string>& labels, float width, float height,
                               float nms = 0.3f) {
     const Model m = load_kmodel(shared_path(model));
-    RunResult r = soc().run(m, load_model_input(shared_path(input), m.input), bare_metal());
+    RunResult r = run_standalone(m, load_model_input(shared_path(input), m.input), bare_metal());
     EXPECT_EQ(r.outputs.size(), 1u);
     const OutputTensor& out = r.outputs.at(0);
     std::string reason;

@@ -290,7 +290,8 @@ TEST(SpiFlashReadTime, SplitsIntoCommandsAndAddsBothClockDomains) {
 }
 
 TEST(SpiFlashReadTime, ThirtyTwoBitFramesRoundTheLengthUpAndZeroCostsNothing) {
-    const SpiFlashConfig cfg = flash_runner_config(400 * kMHz, 80 * kMHz);
+    SpiFlashConfig cfg = flash_runner_config(400 * kMHz, 80 * kMHz);
+    cfg.software_cycles_per_command = 1200;  // a standalone user charging the CPU's cost here
     const FlashReadTiming t = read_time(cfg, 10);
     EXPECT_EQ(t.wire_bytes, 12u);
     EXPECT_EQ(t.commands, 1u);
@@ -395,10 +396,12 @@ TEST(SpiFlash, MultiCommandReadOfAReversedModelGivesBackTheModel) {
     sc_time sum = sc_core::SC_ZERO_TIME;
     for (uint64_t off = 0; off < model.size(); off += kFlashRunnerMaxCommandBytes) {
         const uint64_t n = std::min<uint64_t>(kFlashRunnerMaxCommandBytes, model.size() - off);
+        // Each command is issued when the previous one ends (its annotated delay), so none
+        // queues behind another at the controller.
         const Result c = transact(bench.initiator.socket, tlm::TLM_READ_COMMAND,
-                                  kModelAddress + off, buf.data() + off, static_cast<unsigned int>(n));
+                                  kModelAddress + off, buf.data() + off, static_cast<unsigned int>(n), sum);
         ASSERT_EQ(c.status, tlm::TLM_OK_RESPONSE);
-        sum += c.delay;
+        sum = c.delay;
     }
     EXPECT_EQ(buf, model);
     EXPECT_EQ(bench.flash.commands_issued(), 3u);
@@ -455,9 +458,8 @@ TEST(SpiFlash, EightBitFramesDeliverBytesInOrder) {
     EXPECT_EQ(buf, model);
     EXPECT_EQ(bench.flash.commands_issued(), 4u);  // 3 × 64 KiB + 8 KiB
     EXPECT_EQ(r.delay, read_time(cfg, model.size()).time());
-    // 4 × 20 + 2 × 204,800 SCK at 30.0625 MHz plus 4 × 1,200 CPU cycles at 481 MHz.
-    const double expected_ps =
-        (4 * 20 + 2 * 204'800.0) * 16 / 481e6 * 1e12 + 4 * 1200.0 / 481e6 * 1e12;
+    // 4 × 20 + 2 × 204,800 SCK at 30.0625 MHz (the CPU's cost per command is the runner's).
+    const double expected_ps = (4 * 20 + 2 * 204'800.0) * 16 / 481e6 * 1e12;
     EXPECT_NEAR(r.delay.to_seconds() * 1e12, expected_ps, 2.0);
 }
 

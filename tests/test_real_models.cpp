@@ -11,7 +11,7 @@
 #include "models/kmodel_loader.h"
 #include "sim/classification.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "tests/test_support.h"
 
 using namespace kpusim;
@@ -29,7 +29,7 @@ RunSettings bare_metal() {
 std::vector<float> run_floats(const std::string& model_path, const std::string& input_path) {
     const Model m = load_kmodel(shared_path(model_path));
     const auto input = load_model_input(shared_path(input_path), m.input);
-    RunResult r = soc().run(m, input, bare_metal());
+    RunResult r = run_standalone(m, input, bare_metal());
     EXPECT_EQ(r.outputs.size(), 1u);
     return r.outputs.at(0).as_floats();
 }
@@ -70,7 +70,7 @@ TEST(RealModels, IrisV3ReproducesThePublishedLogits) {
     const Model m = load_kmodel(shared_path("models/iris_v3/iris.kmodel"));
     ASSERT_EQ(m.input.type, DataType::float32);
     const auto input = read_file_bytes(shared_path("models/iris_v3/input_f32.bin"));
-    RunResult r = soc().run(m, input, bare_metal());
+    RunResult r = run_standalone(m, input, bare_metal());
     const auto out = r.outputs.at(0).as_floats();
     ASSERT_EQ(out.size(), 3u);
     // SOURCE.md: the board prints 16.077795, 5.607656, -2.071745 (setosa).
@@ -112,7 +112,7 @@ TEST(RealModels, EveryV3ModelLoadsAndRunsWithFiniteOutputs) {
         SCOPED_TRACE(path);
         const Model m = load_kmodel(shared_path(path));
         EXPECT_EQ(m.version, 3u);
-        RunResult r = soc().run(m, test_pattern(m.input), bare_metal());
+        RunResult r = run_standalone(m, test_pattern(m.input), bare_metal());
         ASSERT_EQ(r.outputs.size(), m.outputs.size());
         for (const auto& o : r.outputs) {
             EXPECT_GT(o.shape.elements(), 0u);
@@ -169,7 +169,7 @@ TEST(RealModels, ModelTooLargeForMaixPyFullFirmwareIsOutOfMemory) {
     RunSettings c = bare_metal();
     c.ram_budget_bytes = memory::preset_bytes(memory::RamPreset::maixpy_full);
     try {
-        soc().run(m, test_pattern(m.input), c);
+        run_standalone(m, test_pattern(m.input), c);
         FAIL() << "a 2.6 MB model ran in a 2 MiB budget";
     } catch (const CapacityError& e) {
         const std::string msg = e.what();
@@ -178,17 +178,17 @@ TEST(RealModels, ModelTooLargeForMaixPyFullFirmwareIsOutOfMemory) {
         EXPECT_NE(msg.find("2097152"), std::string::npos) << msg;
     }
     // The SoC stays usable after the failure.
-    RunResult r = soc().run(m, test_pattern(m.input), bare_metal());
+    RunResult r = run_standalone(m, test_pattern(m.input), bare_metal());
     EXPECT_EQ(r.outputs.size(), 1u);
 }
 
 TEST(RealModels, RepeatedRunsInOneProcessGiveIdenticalOutputs) {
     const Model m = load_kmodel(shared_path("models/mnist_maixpy_v3/mnist.kmodel"));
     const auto input = test_pattern(m.input);
-    const RunResult a = soc().run(m, input, bare_metal());
+    const RunResult a = run_standalone(m, input, bare_metal());
     const Model other = load_kmodel(shared_path("models/face_detect_canmv_v3/yolo_face_detect.kmodel"));
-    soc().run(other, test_pattern(other.input), bare_metal());
-    const RunResult b = soc().run(m, input, bare_metal());
+    run_standalone(other, test_pattern(other.input), bare_metal());
+    const RunResult b = run_standalone(m, input, bare_metal());
     ASSERT_EQ(a.outputs.size(), b.outputs.size());
     EXPECT_EQ(a.outputs[0].bytes, b.outputs[0].bytes);
 }

@@ -12,7 +12,7 @@
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "sim/sweep.h"
 #include "tests/test_support.h"
 
@@ -133,7 +133,7 @@ TEST(Sweep, PointsMatchSingleRunsExactly) {
                 // Invalid settings are recorded, not thrown.
                 EXPECT_FALSE(p.valid);
                 EXPECT_FALSE(p.fits_budget);
-                EXPECT_THROW(soc().run(sw.model, sw.input, s), InputError);
+                EXPECT_THROW(run_standalone(sw.model, sw.input, s), InputError);
                 if (i == 2) {
                     EXPECT_NE(p.error.find("largest layer body"), std::string::npos) << p.error;
                 } else {
@@ -144,7 +144,7 @@ TEST(Sweep, PointsMatchSingleRunsExactly) {
             ++valid;
             ASSERT_TRUE(p.valid) << p.error;
             EXPECT_TRUE(p.error.empty());
-            const RunResult single = soc().run(sw.model, sw.input, s);
+            const RunResult single = run_standalone(sw.model, sw.input, s);
             EXPECT_EQ(p.forward_ps, single.timing.forward_ps);
             EXPECT_EQ(p.load_ps, single.timing.load_ps);
             EXPECT_EQ(p.ram_used, single.memory.ram_used);
@@ -160,14 +160,14 @@ TEST(Sweep, PointsMatchSingleRunsExactly) {
     full.spi_speed_hz = 80'000'000;
     full.ram_budget_bytes = memory::kGeneralSramSize;
     full.compute_outputs = true;
-    const RunResult with_outputs = soc().run(sw.model, sw.input, full);
+    const RunResult with_outputs = run_standalone(sw.model, sw.input, full);
     EXPECT_FALSE(with_outputs.outputs.empty());
     EXPECT_EQ(r.points[1 * 3 + 1].forward_ps, with_outputs.timing.forward_ps);
     // The RAM-mode reference.
     RunSettings ram = base_settings();
     ram.mode = RunMode::ram;
     ram.ram_budget_bytes = memory::kGeneralSramSize;
-    const RunResult ram_run = soc().run(sw.model, sw.input, ram);
+    const RunResult ram_run = run_standalone(sw.model, sw.input, ram);
     EXPECT_TRUE(r.ram_mode_error.empty());
     EXPECT_EQ(r.ram_forward_ps, ram_run.timing.forward_ps);
     EXPECT_EQ(r.ram_load_ps, ram_run.timing.load_ps);

@@ -15,7 +15,7 @@
 #include "sim/calibration_bench.h"
 #include "sim/flash_batches.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "tests/test_support.h"
 
 using namespace kpusim;
@@ -39,7 +39,7 @@ RunSettings settings(RunMode mode, uint64_t cpu_hz = 481'000'000, uint64_t kpu_h
 }
 
 double forward_ms(const Model& m, const RunSettings& s) {
-    return static_cast<double>(soc().run(m, test_pattern(m.input), s).timing.forward_ps) / 1e9;
+    return static_cast<double>(run_standalone(m, test_pattern(m.input), s).timing.forward_ps) / 1e9;
 }
 
 std::string slurp(const std::string& path) {
@@ -70,7 +70,7 @@ TEST(Timing, C2TraceNormalConvolutionsWithin10PercentTotalWithin5) {
 
 TEST(Timing, MobileNetRamModeMatchesC1) {
     const Model m = load_kmodel(shared_path(kMobileNet));
-    const RunResult r = soc().run(m, test_pattern(m.input), settings(RunMode::ram));
+    const RunResult r = run_standalone(m, test_pattern(m.input), settings(RunMode::ram));
     EXPECT_NEAR(static_cast<double>(r.timing.forward_ps) / 1e9, 40.0, 4.0);   // within 10 %
     EXPECT_NEAR(static_cast<double>(r.timing.load_ps) / 1e9, 421.0, 63.15);   // within 15 %
 }
@@ -91,7 +91,7 @@ TEST(Timing, FlashSingleIsTheSumOfReadsAndCompute) {
     const Model m = load_kmodel(shared_path(kFaceDetect));
     const double ram = forward_ms(m, settings(RunMode::ram, 400'000'000, 400'000'000));
     RunSettings s = settings(RunMode::flash_single, 400'000'000, 400'000'000);
-    const RunResult r = soc().run(m, test_pattern(m.input), s);
+    const RunResult r = run_standalone(m, test_pattern(m.input), s);
     const double data_ms = static_cast<double>(m.file_size()) * 2 / 80e6 * 1e3;  // 2 SCK per byte
     EXPECT_GT(static_cast<double>(r.timing.forward_ps) / 1e9, ram + data_ms);
     EXPECT_EQ(r.timing.bytes_read, [&] {
@@ -105,8 +105,8 @@ TEST(Timing, FlashDualOverlapsReadsWithCompute) {
     // Some layers of the dual-buffer run wait (almost) nothing for memory although the
     // model's bytes are read during the forward: the reads ran beside the compute.
     const Model m = load_kmodel(shared_path(kMobileNet));
-    const RunResult single = soc().run(m, test_pattern(m.input), settings(RunMode::flash_single));
-    const RunResult dual = soc().run(m, test_pattern(m.input), settings(RunMode::flash_dual));
+    const RunResult single = run_standalone(m, test_pattern(m.input), settings(RunMode::flash_single));
+    const RunResult dual = run_standalone(m, test_pattern(m.input), settings(RunMode::flash_dual));
     uint64_t single_wait = 0, dual_wait = 0;
     for (const auto& l : single.timing.layers) single_wait += l.wait_ps;
     for (const auto& l : dual.timing.layers) dual_wait += l.wait_ps;
@@ -148,7 +148,7 @@ TEST(Timing, OspiPsramDualBufferBeatsQuadFlashAt80MHz) {
     RunSettings flash = settings(RunMode::flash_dual);
     RunSettings ospi = flash;
     ospi.source = ModelSource::psram_ospi;
-    const RunResult r = soc().run(m, test_pattern(m.input), ospi);
+    const RunResult r = run_standalone(m, test_pattern(m.input), ospi);
     EXPECT_TRUE(r.timing.projection);
     EXPECT_LT(static_cast<double>(r.timing.forward_ps) / 1e9, forward_ms(m, flash));
 }
@@ -160,7 +160,7 @@ TEST(Timing, OutputsDoNotDependOnTheMode) {
     for (RunMode mode : {RunMode::ram, RunMode::flash_single, RunMode::flash_dual}) {
         RunSettings s = settings(mode);
         s.compute_outputs = true;
-        outs.push_back(soc().run(m, input, s).outputs.at(0).bytes);
+        outs.push_back(run_standalone(m, input, s).outputs.at(0).bytes);
     }
     EXPECT_EQ(outs[0], outs[1]);
     EXPECT_EQ(outs[0], outs[2]);
@@ -187,7 +187,7 @@ TEST(Timing, InvalidSettingsAreClearErrors) {
     const auto input = test_pattern(m.input);
     auto error_of = [&](const RunSettings& s) -> std::string {
         try {
-            soc().run(m, input, s);
+            run_standalone(m, input, s);
         } catch (const InputError& e) {
             return e.what();
         } catch (const CapacityError& e) {
@@ -225,9 +225,9 @@ TEST(Timing, InvalidSettingsAreClearErrors) {
 TEST(Timing, RamUseOfEachModeCountsItsBuffers) {
     const Model m = load_kmodel(shared_path(kMobileNet));
     const auto input = test_pattern(m.input);
-    const auto ram = soc().run(m, input, settings(RunMode::ram)).memory;
-    const auto single = soc().run(m, input, settings(RunMode::flash_single)).memory;
-    const auto dual = soc().run(m, input, settings(RunMode::flash_dual)).memory;
+    const auto ram = run_standalone(m, input, settings(RunMode::ram)).memory;
+    const auto single = run_standalone(m, input, settings(RunMode::flash_single)).memory;
+    const auto dual = run_standalone(m, input, settings(RunMode::flash_dual)).memory;
     const uint64_t main = m.main_mem_usage + kMainMemorySlack;
     EXPECT_EQ(ram.ram_used, m.file_size() + main);
     EXPECT_EQ(single.ram_used, 4096 + 256 + main + (m.largest_body() + 256));

@@ -10,7 +10,7 @@
 #include "memory/ram_budget.h"
 #include "models/kmodel_loader.h"
 #include "sim/model_input.h"
-#include "sim/soc.h"
+#include "sim/simulate.h"
 #include "sim/trace.h"
 #include "tests/test_support.h"
 
@@ -67,7 +67,7 @@ TEST(Trace, FlashSingleReadsNeverOverlapCompute) {
     s.ram_budget_bytes = memory::preset_bytes(memory::RamPreset::bare_metal);
     s.mode = RunMode::flash_single;
     s.compute_outputs = false;
-    const RunResult r = soc().run(m, test_pattern(m.input), s);
+    const RunResult r = run_standalone(m, test_pattern(m.input), s);
     ASSERT_EQ(r.timing.reads.size(), m.layers.size());
     for (const ReadRecord& read : r.timing.reads)
         for (const LayerTiming& l : r.timing.layers)

@@ -1,15 +1,25 @@
-// The K210 SoC top: general SRAM and KPU RAM (TLM-2.0 targets), the board's SPI flash and a
-// PSRAM as model sources, a DMA process that moves model bytes from the source into SRAM,
-// and the CPU/KPU process that loads a model and runs its layers: KPU layers through the
-// functional KPU, CPU layers through the CPU kernels, each taking the time the timing model
-// gives it. In the flash-dual mode the DMA process reads the next batch while the CPU/KPU
-// process computes the current one: the overlap comes from the two SystemC threads and the
-// events between them, not from a formula.
+// The K210 platform, an ordinary SystemC module: general SRAM and KPU RAM (TLM-2.0 targets
+// with busy-until contention), the KPU module (kpu_core/kpu_module.h: register file, pipeline,
+// interrupt), the board's SPI flash and a PSRAM as model sources, a DMA process that moves
+// model bytes from the source into SRAM, and the firmware: the SDK's kpu.load runner and
+// MaixPy's flash runner (single and dual buffer), which program the KPU through its registers
+// and wait on its interrupt, and run the CPU layers.
 //
-// A SystemC kernel elaborates once per process, so the SoC is built once (soc()) and serves
-// any number of runs: each run() notifies the CPU process, advances the simulation until it
-// is idle again, and returns the result. Every run starts from zeroed memories, so equal
-// jobs give equal results whatever ran before.
+//   caller's SC_THREAD --run()--> firmware (CPU) --cpu_sram_port----> general SRAM <--+
+//                                    |   |        --cpu_kpu_ram_port-> KPU RAM <--+   |
+//                                    |   +--kpu_config_port--> KPU --kpu_ram_port-+   |
+//                                    |          irq <---------'   --sram_port---------+
+//                                    +--> DMA process --dma_flash_port--> SPI flash   |
+//                                                     --dma_psram_port--> PSRAM       |
+//                                                     --dma_sram_port-----------------+
+//
+// run() executes in the SystemC thread that calls it (the caller's SC_THREAD, or the
+// standalone driver of sim/simulate.h) and consumes simulated time; it may be called any
+// number of times. In the flash-dual mode the DMA process reads the next batch while the
+// firmware and the KPU compute the current one: the overlap comes from the concurrent
+// processes and the events between them, not from a formula. Every run starts from zeroed
+// memories and idle resources, so equal jobs give equal results whatever ran before. All
+// figures are exact picoseconds (common/clock_domain.h): equal at every time resolution.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +32,12 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
+#include "common/clock_domain.h"
 #include "flash_spi/spi_flash.h"
+#include "kpu_core/kpu_module.h"
 #include "memory/general_sram.h"
 #include "memory/kpu_ram.h"
+#include "memory/shared_port.h"
 #include "models/layer_graph.h"
 #include "psram/psram.h"
 #include "sim/functional_executor.h"
@@ -58,6 +71,15 @@ struct LayerTiming {
     uint64_t start_ps = 0;      ///< dispatch
     uint64_t end_ps = 0;        ///< completion
     std::string bound;          ///< "kpu", "cpu" or "memory": what took the longer share
+    uint64_t memory_wait_ps = 0;        ///< time queued at shared memories (contention)
+    std::vector<kpu::KpuStage> stages;  ///< KPU layers: the pipeline stages (times from the forward's start)
+};
+
+/// Time each shared resource was busy during the forward (ps), and the DMA's queueing.
+struct ResourceBusy {
+    uint64_t general_sram_ps = 0;
+    uint64_t kpu_ram_ps = 0;
+    uint64_t source_ps = 0;  ///< the SPI flash or PSRAM controller
 };
 
 /// One read of model bytes by the DMA channel during a forward (one source command).
@@ -80,6 +102,7 @@ struct TimingResult {
     uint32_t spi_divider = 0;
     double source_clock_hz = 0;    ///< exact SCK (flash) or PSRAM clock
     bool projection = false;       ///< a setting no public K210 measurement covers (PSRAM, 8 lanes, DDR)
+    ResourceBusy busy;             ///< per shared resource, during the forward
     std::vector<LayerTiming> layers;
     std::vector<ReadRecord> reads;  ///< flash modes: every command of the forward, in order
 };
@@ -90,26 +113,34 @@ struct RunResult {
     TimingResult timing;
 };
 
-class Soc : public sc_core::sc_module {
+class K210 : public sc_core::sc_module {
 public:
     memory::GeneralSram sram;
     memory::KpuRam kpu_ram;
+    kpu::Kpu kpu;
     flash_spi::SpiFlash flash;
     psram::Psram psram;
-    /// The CPU's ports to the two memories (debug transport and DMI).
-    tlm_utils::simple_initiator_socket<Soc> cpu_sram_port;
-    tlm_utils::simple_initiator_socket<Soc> cpu_kpu_ram_port;
-    /// The DMA channel's ports to the model sources.
-    tlm_utils::simple_initiator_socket<Soc> dma_flash_port;
-    tlm_utils::simple_initiator_socket<Soc> dma_psram_port;
+    /// The CPU's ports to the two memories and to the KPU's register file.
+    tlm_utils::simple_initiator_socket<K210> cpu_sram_port;
+    tlm_utils::simple_initiator_socket<K210> cpu_kpu_ram_port;
+    tlm_utils::simple_initiator_socket<K210> kpu_config_port;
+    /// The DMA channel's ports to the model sources and to general SRAM.
+    tlm_utils::simple_initiator_socket<K210> dma_flash_port;
+    tlm_utils::simple_initiator_socket<K210> dma_psram_port;
+    tlm_utils::simple_initiator_socket<K210> dma_sram_port;
 
-    explicit Soc(sc_core::sc_module_name name);
+    explicit K210(sc_core::sc_module_name name);
 
-    /// Run `model` on `input` (model.input.bytes() bytes) with `settings`. Blocks until the
-    /// simulated run ends. Throws InputError for an invalid setting or input, CapacityError
-    /// when the mode's buffers do not fit the RAM budget, std::runtime_error for run-time
-    /// faults; the SoC stays usable after any of them.
+    /// Run `model` on `input` (model.input.bytes() bytes) with `settings`, as the firmware
+    /// would: load, then one forward. Call it from an SC_THREAD (it waits: the run takes
+    /// simulated time, load and forward, from the moment of the call); one run at a time.
+    /// Times in the result are from the start of the run (load) and of the forward.
+    /// Throws InputError for an invalid setting or input, CapacityError when the mode's
+    /// buffers do not fit the RAM budget, std::runtime_error for run-time faults (a refused
+    /// read, a KPU fault); the platform stays usable after any of them.
     RunResult run(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings);
+
+    const char* kind() const override { return "kpusim::K210"; }
 
 private:
     struct Job;
@@ -121,7 +152,6 @@ private:
         int batch = -1;
     };
 
-    void cpu_process();
     void dma_process();
     void execute_job(Job& job);
     void load_ram_mode(Job& job);
@@ -130,19 +160,25 @@ private:
     void forward_flash_dual(Job& job);
     void dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uint64_t boundary_ps,
                   uint64_t bytes_read);
+    void run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, const ExecutionMemory& mem,
+                       LayerTiming& t);
 
     // DMA: one source command per chunk; the CPU pays the command set-up.
     void issue(Job& job, const Chunk& chunk);
-    void wait_dma();
-    bool dma_idle();
+    void wait_dma(Job& job);
+    bool dma_idle(Job& job);
     void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
                        int buffer = -1, int batch = -1);
     uint64_t max_command_bytes(const Job& job) const;
     void configure_source(Job& job, bool loading);
 
-    uint8_t* dmi_pointer(tlm_utils::simple_initiator_socket<Soc>& port, uint64_t bytes);
-    uint64_t now_ps() const;
-    void wait_cycles(uint64_t cycles, uint64_t hz);
+    // The firmware's accesses.
+    void write_register(Job& job, uint64_t offset, uint64_t value);
+    uint64_t read_register(Job& job, uint64_t offset);
+    uint64_t charge(Job& job, tlm_utils::simple_initiator_socket<K210>& port, tlm::tlm_command command,
+                    uint64_t address, uint64_t bytes);
+    uint8_t* dmi_pointer(tlm_utils::simple_initiator_socket<K210>& port, uint64_t bytes);
+    void wait_cycles(Job& job, uint64_t cycles, uint64_t hz);
 
     /// What the model source holds, so that re-timing runs of one model skip re-programming.
     struct Programmed {
@@ -154,19 +190,20 @@ private:
             return file == o.file && source == o.source && address == o.address && reversed == o.reversed;
         }
     };
+    memory::SharedPort sram_port_;     ///< CPU, DMA and KPU share general SRAM
+    memory::SharedPort kpu_ram_port_;  ///< CPU and KPU share KPU RAM
     Programmed programmed_;
     Job* job_ = nullptr;
-    sc_core::sc_event start_;
+    sc_core::sc_signal<bool> kpu_irq_;
     sc_core::sc_event dma_go_, dma_done_;
     Chunk dma_chunk_;
     ModelSource dma_source_ = ModelSource::flash;
     bool dma_busy_ = false;
-    uint64_t dma_end_ps_ = 0;       ///< when the transfer in flight ends
-    std::string dma_error_;         ///< a refused read, raised by the CPU process
+    uint64_t dma_issue_ps_ = 0;     ///< when the transfer in flight was issued
+    uint64_t dma_end_ps_ = 0;       ///< when the transfer in flight ends (valid once started)
+    bool dma_started_ = false;
+    std::string dma_error_;         ///< a refused read, raised by the firmware
     uint64_t issued_bytes_ = 0;     ///< bytes of every command issued so far
 };
-
-/// The process-wide SoC, elaborated on first use.
-Soc& soc();
 
 }  // namespace kpusim

@@ -1,4 +1,4 @@
-#include "sim/soc.h"
+#include "sim/k210.h"
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +8,6 @@
 #include "kpu_core/kpu_timing.h"
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
-#include "sim/asan_systemc.h"
 #include "sim/calibration.h"
 #include "sim/flash_batches.h"
 
@@ -22,10 +21,15 @@ constexpr uint64_t kRunnerHeaderBytes = 4096;
 constexpr uint64_t kRunnerSlackBytes = 256;
 /// The flash runner's largest SPI command (timing.md A.5).
 constexpr uint64_t kRunnerCommandBytes = 256 * 1024;
+/// Granularity at which the model simulates the DMA's writes of source bytes into general
+/// SRAM (a modelling choice, not a chip fact: the DMAC moves far smaller bursts; 4 KiB keeps
+/// the number of bookings per forward small while a concurrent access waits at most one
+/// such burst, 512 SRAM cycles at the placeholder 8 bytes per cycle).
+constexpr uint64_t kDmaSramBurstBytes = 4096;
 
 }  // namespace
 
-struct Soc::Job {
+struct K210::Job {
     const Model* model;
     const std::vector<uint8_t>* input;
     const RunSettings* settings;
@@ -37,28 +41,42 @@ struct Soc::Job {
     uint64_t body_at = 0, main_at = 0, header_at = 0, buffer_at[2] = {0, 0};
     uint64_t forward_start_ps = 0;
     bool loading = false;  ///< the reads in flight belong to the load phase
+    LocalTime cpu;         ///< the firmware's exact time
+    uint64_t busy_at_forward[3] = {0, 0, 0};  ///< SRAM, KPU RAM, source busy at the forward's start
 };
 
-Soc::Soc(sc_core::sc_module_name name)
+K210::K210(sc_core::sc_module_name name)
     : sc_core::sc_module(name),
       sram("general_sram"),
       kpu_ram("kpu_ram"),
+      kpu("kpu"),
       flash("spi_flash"),
       psram("psram"),
       cpu_sram_port("cpu_sram_port"),
       cpu_kpu_ram_port("cpu_kpu_ram_port"),
+      kpu_config_port("kpu_config_port"),
       dma_flash_port("dma_flash_port"),
-      dma_psram_port("dma_psram_port") {
-    cpu_sram_port.bind(sram.socket);
-    cpu_kpu_ram_port.bind(kpu_ram.socket);
+      dma_psram_port("dma_psram_port"),
+      dma_sram_port("dma_sram_port"),
+      sram_port_("sram_port", 3),
+      kpu_ram_port_("kpu_ram_port", 2),
+      kpu_irq_("kpu_irq") {
+    sram_port_.output.bind(sram.socket);
+    kpu_ram_port_.output.bind(kpu_ram.socket);
+    cpu_sram_port.bind(sram_port_.input(0));
+    dma_sram_port.bind(sram_port_.input(1));
+    kpu.sram_port.bind(sram_port_.input(2));
+    cpu_kpu_ram_port.bind(kpu_ram_port_.input(0));
+    kpu.kpu_ram_port.bind(kpu_ram_port_.input(1));
+    kpu_config_port.bind(kpu.config_socket);
+    kpu.irq.bind(kpu_irq_);
     dma_flash_port.bind(flash.socket);
     dma_psram_port.bind(psram.socket);
-    SC_HAS_PROCESS(Soc);
-    SC_THREAD(cpu_process);
+    SC_HAS_PROCESS(K210);
     SC_THREAD(dma_process);
 }
 
-uint8_t* Soc::dmi_pointer(tlm_utils::simple_initiator_socket<Soc>& port, uint64_t bytes) {
+uint8_t* K210::dmi_pointer(tlm_utils::simple_initiator_socket<K210>& port, uint64_t bytes) {
     tlm::tlm_generic_payload trans;
     tlm::tlm_dmi dmi;
     trans.set_address(0);
@@ -69,54 +87,122 @@ uint8_t* Soc::dmi_pointer(tlm_utils::simple_initiator_socket<Soc>& port, uint64_
     return dmi.get_dmi_ptr();
 }
 
-uint64_t Soc::now_ps() const { return sc_core::sc_time_stamp().value(); }
-
-void Soc::wait_cycles(uint64_t cycles, uint64_t hz) {
+void K210::wait_cycles(Job& job, uint64_t cycles, uint64_t hz) {
     if (cycles == 0) return;
-    sc_core::wait(sc_core::sc_time::from_value(flash_spi::cycles_to_picoseconds(cycles, hz)));
+    job.cpu.advance(cycles_to_ps(cycles, hz));
 }
 
-void Soc::cpu_process() {
-    for (;;) {
-        sc_core::wait(start_);
-        try {
-            execute_job(*job_);
-        } catch (...) {
-            job_->error = std::current_exception();
-            if (dma_busy_) sc_core::wait(dma_done_);  // leave the DMA idle for the next run
-            dma_error_.clear();
-        }
-    }
+uint64_t K210::charge(Job& job, tlm_utils::simple_initiator_socket<K210>& port, tlm::tlm_command command,
+                      uint64_t address, uint64_t bytes) {
+    if (bytes == 0) return 0;
+    job.cpu.sync();
+    tlm::tlm_generic_payload trans;
+    memory::TimedAccess timed;
+    timed.request_ps = job.cpu.now();
+    timed.account_only = true;
+    trans.set_command(command);
+    trans.set_address(address);
+    trans.set_data_length(static_cast<unsigned>(bytes));
+    trans.set_streaming_width(static_cast<unsigned>(bytes));
+    trans.set_extension(&timed);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    port->b_transport(trans, delay);
+    trans.clear_extension(&timed);
+    return trans.is_response_ok() ? timed.wait_ps : 0;
 }
 
-void Soc::dma_process() {
+void K210::write_register(Job& job, uint64_t offset, uint64_t value) {
+    tlm::tlm_generic_payload trans;
+    memory::TimedAccess timed;
+    timed.request_ps = job.cpu.now();
+    trans.set_command(tlm::TLM_WRITE_COMMAND);
+    trans.set_address(offset);
+    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    trans.set_data_length(8);
+    trans.set_streaming_width(8);
+    trans.set_extension(&timed);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    kpu_config_port->b_transport(trans, delay);
+    trans.clear_extension(&timed);
+    if (!trans.is_response_ok())
+        throw std::logic_error("the KPU refused a write of register " + std::to_string(offset));
+}
+
+uint64_t K210::read_register(Job& job, uint64_t offset) {
+    uint64_t value = 0;
+    tlm::tlm_generic_payload trans;
+    trans.set_command(tlm::TLM_READ_COMMAND);
+    trans.set_address(offset);
+    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    trans.set_data_length(8);
+    trans.set_streaming_width(8);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    kpu_config_port->b_transport(trans, delay);
+    if (!trans.is_response_ok())
+        throw std::logic_error("the KPU refused a read of register " + std::to_string(offset));
+    (void)job;
+    return value;
+}
+
+void K210::dma_process() {
+    LocalTime local;
     for (;;) {
         sc_core::wait(dma_go_);
+        local.start_from_kernel();
+        local.catch_up(dma_issue_ps_);
+        const uint64_t start = local.now();
         tlm::tlm_generic_payload trans;
+        memory::TimedAccess timed;
+        timed.request_ps = start;
         trans.set_command(tlm::TLM_READ_COMMAND);
         trans.set_address(dma_chunk_.source_address);
         trans.set_data_ptr(dma_chunk_.destination);
         trans.set_data_length(static_cast<unsigned>(dma_chunk_.bytes));
         trans.set_streaming_width(static_cast<unsigned>(dma_chunk_.bytes));
         trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+        trans.set_extension(&timed);
         sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
         auto& port = dma_source_ == ModelSource::flash ? dma_flash_port : dma_psram_port;
         port->b_transport(trans, delay);
+        trans.clear_extension(&timed);
+        uint64_t duration = timed.wait_ps + timed.access_ps;
         if (trans.is_response_error()) {
-            // Handed to the CPU process (wait_dma), which raises it: an exception escaping a
+            // Handed to the firmware (wait_dma), which raises it: an exception escaping a
             // SystemC thread would leave the kernel unusable for later runs.
             dma_error_ = "the model source refused a read of " + std::to_string(dma_chunk_.bytes) +
                          " bytes at address " + std::to_string(dma_chunk_.source_address) + ": " +
                          trans.get_response_string();
-            delay = sc_core::SC_ZERO_TIME;
+            duration = 0;
         }
-        const uint64_t start = now_ps();
-        dma_end_ps_ = start + delay.value();
-        sc_core::wait(delay);
+        dma_end_ps_ = start + duration;
+        dma_started_ = true;
+        // The bytes land in general SRAM as they arrive: the DMA writes them in bursts of
+        // kDmaSramBurstBytes, each booked on the SRAM port when its last byte has been read,
+        // so a KPU weight fetch meanwhile queues behind at most one burst.
+        const uint64_t bytes = duration > 0 && job_ && job_->sram ? dma_chunk_.bytes : 0;
+        const uint64_t offset = bytes ? static_cast<uint64_t>(dma_chunk_.destination - job_->sram) : 0;
+        for (uint64_t done = 0; done < bytes;) {
+            const uint64_t n = std::min(kDmaSramBurstBytes, bytes - done);
+            done += n;
+            local.advance(start + static_cast<uint64_t>(static_cast<unsigned __int128>(duration) * done / bytes) -
+                          local.now());
+            tlm::tlm_generic_payload write;
+            memory::TimedAccess booked;
+            booked.request_ps = local.now();
+            booked.account_only = true;
+            write.set_command(tlm::TLM_WRITE_COMMAND);
+            write.set_address(offset + done - n);
+            write.set_data_length(static_cast<unsigned>(n));
+            write.set_streaming_width(static_cast<unsigned>(n));
+            write.set_extension(&booked);
+            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+            dma_sram_port->b_transport(write, d);
+            write.clear_extension(&booked);
+        }
+        local.advance(dma_end_ps_ - local.now());
         if (job_ && !job_->loading) {
             TimingResult& t = job_->result.timing;
-            t.source_busy_ps += delay.value();
-            t.reads.push_back({start - job_->forward_start_ps, now_ps() - job_->forward_start_ps,
+            t.reads.push_back({start - job_->forward_start_ps, local.now() - job_->forward_start_ps,
                                dma_chunk_.bytes, dma_chunk_.source_address, dma_chunk_.buffer,
                                dma_chunk_.batch});
         }
@@ -125,23 +211,26 @@ void Soc::dma_process() {
     }
 }
 
-uint64_t Soc::max_command_bytes(const Job& job) const {
+uint64_t K210::max_command_bytes(const Job& job) const {
     if (job.settings->source == ModelSource::flash) return flash.config().max_bytes_per_command;
     return kRunnerCommandBytes;
 }
 
-void Soc::issue(Job& job, const Chunk& chunk) {
+void K210::issue(Job& job, const Chunk& chunk) {
     // The CPU programs the SSI and the DMA channels, then the transfer runs on its own.
-    wait_cycles(kCalibration.runner.command_cycles, job.settings->cpu_hz);
+    wait_cycles(job, job.settings->parameters.runner.command_cycles, job.settings->cpu_hz);
     dma_chunk_ = chunk;
     dma_source_ = job.settings->source;
     dma_busy_ = true;
+    dma_started_ = false;
+    dma_issue_ps_ = job.cpu.now();
     issued_bytes_ += chunk.bytes;
     dma_go_.notify();
 }
 
-void Soc::wait_dma() {
+void K210::wait_dma(Job& job) {
     if (dma_busy_) sc_core::wait(dma_done_);
+    job.cpu.catch_up(dma_end_ps_);
     if (!dma_error_.empty()) {
         const std::string error = std::move(dma_error_);
         dma_error_.clear();
@@ -149,24 +238,26 @@ void Soc::wait_dma() {
     }
 }
 
-bool Soc::dma_idle() {
-    // A transfer that ends now counts as finished, whichever process SystemC runs first.
-    if (dma_busy_ && dma_end_ps_ <= now_ps()) wait_dma();
+bool K210::dma_idle(Job& job) {
+    // Let the DMA process take up a command issued in this delta, then compare exact times:
+    // a transfer that ends now counts as finished, whichever process SystemC runs first.
+    if (dma_busy_ && !dma_started_) sc_core::wait(sc_core::SC_ZERO_TIME);
+    if (dma_busy_ && dma_end_ps_ <= job.cpu.now()) wait_dma(job);
     return !dma_busy_;
 }
 
-void Soc::read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
-                        int buffer, int batch) {
+void K210::read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
+                         int buffer, int batch) {
     const uint64_t max = max_command_bytes(job);
     for (uint64_t done = 0; done < bytes;) {
         const uint64_t n = std::min(max, bytes - done);
         issue(job, {source_address + done, destination + done, n, buffer, batch});
-        wait_dma();
+        wait_dma(job);
         done += n;
     }
 }
 
-void Soc::configure_source(Job& job, bool loading) {
+void K210::configure_source(Job& job, bool loading) {
     const RunSettings& s = *job.settings;
     TimingResult& t = job.result.timing;
     if (s.source == ModelSource::flash) {
@@ -177,7 +268,7 @@ void Soc::configure_source(Job& job, bool loading) {
             c.lanes = s.flash_lanes;
             c.ddr = s.flash_ddr;
         }
-        c.software_cycles_per_command = 0;  // the CPU process pays it (issue())
+        c.software_cycles_per_command = 0;  // the firmware pays it (issue(), runner.command_cycles)
         flash.reconfigure(c);
         if (!loading) {
             t.spi_actual_hz = flash.clock().actual_hz;
@@ -188,17 +279,33 @@ void Soc::configure_source(Job& job, bool loading) {
     } else {
         psram::PsramConfig c = s.source == ModelSource::psram_qspi ? psram::qspi_psram_preset(s.cpu_hz)
                                                                    : psram::ospi_psram_preset(s.cpu_hz);
-        c.software_cycles_per_burst = 0;  // page bursts chained by the controller; the CPU pays per command (issue())
+        c.software_cycles_per_burst = 0;  // page bursts chained by the controller; the firmware pays per command
         psram.reconfigure(c);
         t.projection = true;  // no public K210 measurement of a PSRAM, load or forward
         if (!loading) t.source_clock_hz = static_cast<double>(c.clock_hz);
     }
 }
 
-void Soc::execute_job(Job& job) {
+void K210::execute_job(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
     s.validate();
+    sram.set_timing(s.parameters.sram);
+    kpu_ram.set_timing(s.parameters.kpu_ram);
+    kpu::KpuSetup setup;
+    setup.clock_hz = s.kpu_hz;
+    setup.timing = s.parameters.kpu;
+    setup.options = s.kpu;
+    setup.compute = s.compute_outputs;
+    kpu.configure(setup);
+    kpu.reset();
+    kpu.clear_records();
+    // Each run starts with idle memories and sources.
+    sram.reset_contention();
+    kpu_ram.reset_contention();
+    flash.reset_counters();
+    psram.reset_counters();
+
     MemoryUse& use = job.result.memory;
     const uint64_t largest = model.largest_body();
     if (s.mode == RunMode::flash_dual && s.batch_size > largest)
@@ -273,7 +380,7 @@ void Soc::execute_job(Job& job) {
         programmed_ = wanted;
     }
 
-    const uint64_t t0 = now_ps();
+    const uint64_t t0 = job.cpu.now();
     job.loading = true;
     configure_source(job, true);
     if (s.mode == RunMode::ram) {
@@ -282,50 +389,106 @@ void Soc::execute_job(Job& job) {
         // kpu.load_flash reads the first 4 KiB and keeps it resident (A.4).
         const uint64_t header = std::min<uint64_t>(kRunnerHeaderBytes, model.file_size());
         read_blocking(job, s.model_address, job.sram + job.header_at, header);
-        wait_cycles(kCalibration.load.load_flash_overhead_cycles, s.cpu_hz);
+        wait_cycles(job, s.parameters.load.load_flash_overhead_cycles, s.cpu_hz);
     }
     job.loading = false;
-    job.result.timing.load_ps = now_ps() - t0;
+    job.result.timing.load_ps = job.cpu.now() - t0;
     forward(job);
 }
 
-void Soc::load_ram_mode(Job& job) {
+void K210::load_ram_mode(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
     uint8_t* body = job.sram + job.body_at;
     read_blocking(job, s.model_address, body, model.file_size());
     // Copy to the uncached alias and compare with the cached copy (A.4).
-    wait_cycles(static_cast<uint64_t>(kCalibration.load.copy_verify_cycles_per_byte *
-                                      static_cast<double>(model.file_size())),
+    wait_cycles(job, static_cast<uint64_t>(s.parameters.load.copy_verify_cycles_per_byte *
+                                           static_cast<double>(model.file_size())),
                 s.cpu_hz);
     if (s.compute_outputs && std::memcmp(body, model.file->data(), model.file_size()) != 0)
         throw std::logic_error("the model read back from the source differs from the file");
 }
 
-void Soc::forward(Job& job) {
+void K210::forward(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
     if (s.mode != RunMode::ram) configure_source(job, false);  // RAM mode reads nothing now
-    job.forward_start_ps = now_ps();
+    job.forward_start_ps = job.cpu.now();
+    const uint64_t source_busy_before = s.source == ModelSource::flash ? flash.busy_ps() : psram.busy_ps();
+    job.busy_at_forward[0] = sram.busy_ps();
+    job.busy_at_forward[1] = kpu_ram.busy_ps();
+    job.busy_at_forward[2] = source_busy_before;
     const ExecutionMemory base{nullptr, job.sram + job.main_at, job.kpu, 0};
     if (s.compute_outputs) write_input(model, *job.input, base);
-    wait_cycles(cpu::input_upload_cycles(model.input, kCalibration.cpu), s.cpu_hz);
-    job.result.timing.input_upload_ps = now_ps() - job.forward_start_ps;
+    // The input lands in KPU RAM (DMA or CPU conversion) or in main memory.
+    if (model.input.to_kpu_ram)
+        charge(job, cpu_kpu_ram_port, tlm::TLM_WRITE_COMMAND, uint64_t{model.input.kpu_row} * kpu::kKpuRamRowBytes,
+               std::min<uint64_t>(model.input.bytes(), kpu_ram.size() - uint64_t{model.input.kpu_row} * kpu::kKpuRamRowBytes));
+    else
+        charge(job, cpu_sram_port, tlm::TLM_WRITE_COMMAND, job.main_at + model.input.main_offset, model.input.bytes());
+    wait_cycles(job, cpu::input_upload_cycles(model.input, s.parameters.cpu), s.cpu_hz);
+    job.result.timing.input_upload_ps = job.cpu.now() - job.forward_start_ps;
 
+    // The V3 runtime sets the weight width once per model (spec §1.1).
+    write_register(job, kpu::reg::eight_bit_mode, model.eight_bit ? 1 : 0);
+    write_register(job, kpu::reg::interrupt_clear, 7);
+    write_register(job, kpu::reg::interrupt_mask, 7 & ~kpu::kCalcDoneInterrupt);
     if (s.mode == RunMode::ram) {
         const ExecutionMemory mem{job.sram + job.body_at, base.main, base.kpu_ram, 0};
-        for (const Layer& layer : model.layers) dispatch(job, layer, mem, now_ps(), 0);
+        for (const Layer& layer : model.layers) dispatch(job, layer, mem, job.cpu.now(), 0);
     } else if (s.mode == RunMode::flash_single) {
         forward_flash_single(job);
     } else {
         forward_flash_dual(job);
     }
-    job.result.timing.forward_ps = now_ps() - job.forward_start_ps;
+    TimingResult& t = job.result.timing;
+    t.forward_ps = job.cpu.now() - job.forward_start_ps;
+    t.busy.general_sram_ps = sram.busy_ps() - job.busy_at_forward[0];
+    t.busy.kpu_ram_ps = kpu_ram.busy_ps() - job.busy_at_forward[1];
+    t.busy.source_ps = (s.source == ModelSource::flash ? flash.busy_ps() : psram.busy_ps()) - source_busy_before;
+    t.source_busy_ps = s.mode == RunMode::ram ? 0 : t.busy.source_ps;
     if (s.compute_outputs) job.result.outputs = read_outputs(model, base);
 }
 
-void Soc::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uint64_t boundary_ps,
-                   uint64_t bytes_read) {
+void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, const ExecutionMemory& mem,
+                         LayerTiming& t) {
+    // The runtime's kpu_conv (spec §7.4): patch the blob addresses into the argument (general
+    // SRAM, uncached view), point the output DMA at main memory, push the 12 words, wait for
+    // calc_done, clear it.
+    auto physical = [&](uint32_t file_offset) {
+        const uint64_t offset = static_cast<uint64_t>(mem.blob(file_offset) - job.sram);
+        return static_cast<uint32_t>(memory::kGeneralSramUncachedBase + offset);
+    };
+    const std::array<uint64_t, 12> words = kpu::patch_layer_argument(
+        conv.arg.words, physical(conv.weights.offset), physical(conv.batchnorm.offset),
+        physical(conv.activation.offset), conv.main_mem_out);
+    if (conv.main_mem_out)
+        write_register(job, kpu::reg::data_out_address,
+                       memory::kGeneralSramUncachedBase + job.main_at + conv.main_mem_out_address);
+    const size_t before = kpu.records().size();
+    for (uint64_t w : words) write_register(job, kpu::reg::layer_argument_fifo, w);
+    while (!(read_register(job, kpu::reg::interrupt_status) & kpu::kCalcDoneInterrupt))
+        sc_core::wait(kpu_irq_.posedge_event());
+    job.cpu.catch_up(kpu.calc_done_ps());
+    write_register(job, kpu::reg::interrupt_clear, 7);
+    if (!kpu.fault().empty()) {
+        const std::string fault = kpu.fault();
+        kpu.clear_fault();
+        throw std::runtime_error("layer " + std::to_string(layer.index) + ": " + fault);
+    }
+    if (kpu.records().size() != before + 1) throw std::logic_error("the KPU ran no layer for layer " + std::to_string(layer.index));
+    const kpu::KpuLayerRecord& r = kpu.records().back();
+    t.kpu_cycles = r.cycles.total;
+    t.memory_wait_ps = r.memory_wait_ps;
+    for (kpu::KpuStage st : r.stages) {
+        st.start_ps -= job.forward_start_ps;
+        st.end_ps -= job.forward_start_ps;
+        t.stages.push_back(st);
+    }
+}
+
+void K210::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uint64_t boundary_ps,
+                    uint64_t bytes_read) {
     const RunSettings& s = *job.settings;
     LayerTiming t;
     t.index = layer.index;
@@ -333,35 +496,44 @@ void Soc::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uin
     t.out_shape = layer.out_shape;
     t.body_bytes = layer.body.size;
     t.bytes_read = bytes_read;
+    t.start_ps = job.cpu.now() - job.forward_start_ps;
+    t.wait_ps = job.cpu.now() - boundary_ps;
     uint64_t duration_ps;
     if (const auto* conv = std::get_if<KpuConvOp>(&layer.op)) {
         t.macs = conv->arg.macs();
-        t.kpu_cycles =
-            kpu::kpu_layer_cycles(conv->arg, job.model->eight_bit, conv->main_mem_out, kCalibration.kpu).total;
-        duration_ps = flash_spi::cycles_to_picoseconds(t.kpu_cycles, s.kpu_hz);
+        job.cpu.sync();  // the KPU starts from the firmware's time
+        run_kpu_layer(job, layer, *conv, mem, t);
+        duration_ps = job.cpu.now() - (t.start_ps + job.forward_start_ps);
     } else {
-        t.cpu_cycles = cpu::cpu_layer_cycles(layer, kCalibration.cpu);
-        duration_ps = flash_spi::cycles_to_picoseconds(t.cpu_cycles, s.cpu_hz);
+        t.cpu_cycles = cpu::cpu_layer_cycles(layer, s.parameters.cpu);
+        if (s.compute_outputs) execute_layer(*job.model, layer, mem, s.kpu);
+        // The layer computes, then its output is written back into main memory (the store
+        // stream leaving the CPU's cache; an upload writes KPU RAM instead).
+        job.cpu.advance(cycles_to_ps(t.cpu_cycles, s.cpu_hz));
+        const uint64_t out_bytes = layer.out_shape.elements() * element_size(layer.out_type);
+        const bool upload = std::holds_alternative<UploadOp>(layer.op);
+        const uint64_t wait = charge(job, upload ? cpu_kpu_ram_port : cpu_sram_port, tlm::TLM_WRITE_COMMAND,
+                                     upload ? 0 : job.main_at,
+                                     std::min<uint64_t>(out_bytes, upload ? kpu_ram.size() : job.result.memory.main_buffer));
+        t.memory_wait_ps = wait;
+        job.cpu.advance(wait);
+        duration_ps = wait + cycles_to_ps(t.cpu_cycles, s.cpu_hz);
     }
-    t.start_ps = now_ps() - job.forward_start_ps;
-    t.wait_ps = now_ps() - boundary_ps;
-    if (s.compute_outputs) execute_layer(*job.model, layer, mem, s.kpu);
-    sc_core::wait(sc_core::sc_time::from_value(duration_ps));
-    t.end_ps = now_ps() - job.forward_start_ps;
+    t.end_ps = job.cpu.now() - job.forward_start_ps;
     t.bound = t.wait_ps > duration_ps ? "memory" : layer.engine() == Engine::kpu ? "kpu" : "cpu";
     job.result.timing.layers.push_back(std::move(t));
 }
 
-void Soc::forward_flash_single(Job& job) {
+void K210::forward_flash_single(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
     uint8_t* buffer = job.sram + job.buffer_at[0];
     TimingResult& timing = job.result.timing;
     for (const Layer& layer : model.layers) {
-        const uint64_t boundary = now_ps();
+        const uint64_t boundary = job.cpu.now();
         // The body keeps its 256-byte alignment inside the buffer (A.5 "where a layer lands").
         uint8_t* landing = buffer + layer.body.offset % kRunnerSlackBytes;
-        wait_cycles(kCalibration.runner.layer_boundary_cycles, s.cpu_hz);
+        wait_cycles(job, s.parameters.runner.layer_boundary_cycles, s.cpu_hz);
         const uint64_t issued_before = issued_bytes_;
         read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
                       static_cast<int>(layer.index));
@@ -372,7 +544,7 @@ void Soc::forward_flash_single(Job& job) {
     }
 }
 
-void Soc::forward_flash_dual(Job& job) {
+void K210::forward_flash_dual(Job& job) {
     const Model& model = *job.model;
     const RunSettings& s = *job.settings;
     TimingResult& timing = job.result.timing;
@@ -416,7 +588,7 @@ void Soc::forward_flash_dual(Job& job) {
     };
     // At a layer boundary: if the DMA is idle, finish the pending read or start its next chunk.
     auto poll = [&]() -> uint64_t {
-        if (pending.buffer < 0 || !dma_idle()) return 0;
+        if (pending.buffer < 0 || !dma_idle(job)) return 0;
         if (pending.next < pending.end) return start_chunk(pending.buffer);
         buf[pending.buffer].state = State::loaded;
         pending.buffer = -1;
@@ -425,10 +597,10 @@ void Soc::forward_flash_dual(Job& job) {
     // Block until buffer b holds its batch: wait for the chunk in flight, then read the rest.
     auto complete = [&](int b) {
         if (buf[b].state == State::loaded) return;
-        wait_dma();
+        wait_dma(job);
         while (pending.next < pending.end) {
             start_chunk(b);
-            wait_dma();
+            wait_dma(job);
         }
         buf[b].state = State::loaded;
         pending.buffer = -1;
@@ -436,7 +608,7 @@ void Soc::forward_flash_dual(Job& job) {
 
     int current = 0;
     for (const Layer& layer : model.layers) {
-        const uint64_t boundary = now_ps();
+        const uint64_t boundary = job.cpu.now();
         const uint64_t issued_before = issued_bytes_;
         const int k = batches_index_of(batches, layer.index);
         if (layer.index == 0) {
@@ -448,7 +620,7 @@ void Soc::forward_flash_dual(Job& job) {
             complete(0);
             if (batches.size() > 1) start_async(1, 1);
         } else {
-            wait_cycles(kCalibration.runner.layer_boundary_cycles, s.cpu_hz);
+            wait_cycles(job, s.parameters.runner.layer_boundary_cycles, s.cpu_hz);
             if (buf[current].batch == k) {
                 poll();
             } else {
@@ -465,28 +637,28 @@ void Soc::forward_flash_dual(Job& job) {
         dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
     }
     // Leave the DMA idle: a read still in flight would be the next forward's (none here).
-    wait_dma();
+    wait_dma(job);
 }
 
-RunResult Soc::run(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings) {
+RunResult K210::run(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings) {
+    if (job_) throw std::logic_error("K210::run: a run is already in progress on this platform");
+    if (sc_core::sc_get_current_process_handle().proc_kind() != sc_core::SC_THREAD_PROC_)
+        throw std::logic_error("K210::run must be called from an SC_THREAD (it waits for simulated time)");
     Job job{&model, &input, &settings, {}, nullptr};
+    job.cpu.start_from_kernel();
     job_ = &job;
-    start_.notify(sc_core::SC_ZERO_TIME);
-    sc_core::sc_start();
-    resync_asan_main_stack();
+    try {
+        execute_job(job);
+    } catch (...) {
+        job.error = std::current_exception();
+        if (dma_busy_) sc_core::wait(dma_done_);  // leave the DMA idle for the next run
+        dma_error_.clear();
+        kpu.reset();
+    }
+    job.cpu.sync();
     job_ = nullptr;
     if (job.error) std::rethrow_exception(job.error);
     return std::move(job.result);
-}
-
-Soc& soc() {
-    static Soc* instance = [] {
-        auto* s = new Soc("k210");
-        sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate and park the processes
-        resync_asan_main_stack();
-        return s;
-    }();
-    return *instance;
 }
 
 }  // namespace kpusim
