@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "common/errors.h"
+#include "common/log.h"
 #include "kpu_core/kpu_ram_layout.h"
 #include "memory/general_sram.h"
 #include "memory/timed_access.h"
@@ -167,7 +168,7 @@ void Kpu::layer_thread() {
         while (layers_.empty()) sc_core::wait(layer_pushed_);
         const PendingLayer layer = layers_.front();
         layers_.pop_front();
-        local_.start_from_kernel();
+        // Exact times: the layer starts when it was submitted or when the previous one ended.
         local_.catch_up(layer.submit_ps);
         KpuLayerRecord record;
         record.submit_ps = layer.submit_ps;
@@ -175,7 +176,10 @@ void Kpu::layer_thread() {
             run(layer, record);
         } catch (const std::exception& e) {
             fault_ = std::string(name()) + ": " + e.what();
+            logger("kpu")->warn("layer fault: {}", fault_);
         }
+        logger("kpu")->debug("layer done: {} KPU cycles, {} ps queued at memories", record.cycles.total,
+                             record.memory_wait_ps);
         record.end_ps = local_.now();
         records_.push_back(std::move(record));
         calc_done_ps_ = local_.now();

@@ -14,7 +14,6 @@ constexpr uint64_t kMiB = 1024 * 1024;
 // The preset values, in one place (see preset_bytes() in the header for their sources).
 constexpr uint64_t kMaixpyFullBytes = 2 * kMiB;                 // 2097152
 constexpr uint64_t kMaixpyMinimumBytes = 4 * kMiB;              // 4194304
-constexpr uint64_t kBareMetalBytes = 6 * kMiB - 256 * 1024;     // 6029312 (5.75 MiB)
 static_assert(kBareMetalBytes <= kGeneralSramSize, "a preset cannot exceed general SRAM");
 
 uint64_t align_up(uint64_t value, uint64_t alignment) {

@@ -34,6 +34,9 @@ enum class RamPreset {
 ///   newlib, stacks of both cores) is assumed to take 256 KiB of the 6 MiB (spec §1).
 uint64_t preset_bytes(RamPreset preset);
 
+/// The bare-metal preset in bytes (see preset_bytes): 6 MiB less 256 KiB.
+inline constexpr uint64_t kBareMetalBytes = 6ull * 1024 * 1024 - 256 * 1024;  // 6029312
+
 /// Canonical name of a preset: "maixpy-full", "maixpy-minimum" or "bare-metal".
 const char* to_string(RamPreset preset);
 

@@ -10,6 +10,7 @@
 #include "models/kmodel_error.h"
 #include "sim/calibration.h"
 #include "sim/flash_batches.h"
+#include "common/log.h"
 
 namespace kpusim {
 
@@ -148,8 +149,7 @@ void K210::dma_process() {
     LocalTime local;
     for (;;) {
         sc_core::wait(dma_go_);
-        local.start_from_kernel();
-        local.catch_up(dma_issue_ps_);
+        local.catch_up(dma_issue_ps_);  // exact: the command's issue time (the DMA was idle)
         const uint64_t start = local.now();
         tlm::tlm_generic_payload trans;
         memory::TimedAccess timed;
@@ -176,6 +176,8 @@ void K210::dma_process() {
         }
         dma_end_ps_ = start + duration;
         dma_started_ = true;
+        logger("dma")->trace("read {} bytes at source address {:#x}: {} ns", dma_chunk_.bytes,
+                             dma_chunk_.source_address, duration / 1000);
         // The bytes land in general SRAM as they arrive: the DMA writes them in bursts of
         // kDmaSramBurstBytes, each booked on the SRAM port when its last byte has been read,
         // so a KPU weight fetch meanwhile queues behind at most one burst.
@@ -521,6 +523,8 @@ void K210::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, ui
     }
     t.end_ps = job.cpu.now() - job.forward_start_ps;
     t.bound = t.wait_ps > duration_ps ? "memory" : layer.engine() == Engine::kpu ? "kpu" : "cpu";
+    logger("k210")->debug("layer {} {}: {} ns (waited {} ns at the boundary, {} ns at memories)", t.index, t.type,
+                          (t.end_ps - t.start_ps) / 1000, t.wait_ps / 1000, t.memory_wait_ps / 1000);
     job.result.timing.layers.push_back(std::move(t));
 }
 
@@ -657,7 +661,19 @@ RunResult K210::run(const Model& model, const std::vector<uint8_t>& input, const
     }
     job.cpu.sync();
     job_ = nullptr;
-    if (job.error) std::rethrow_exception(job.error);
+    auto log = logger("k210");
+    if (job.error) {
+        try {
+            std::rethrow_exception(job.error);
+        } catch (const std::exception& e) {
+            log->info("run failed: {}", e.what());
+        }
+        std::rethrow_exception(job.error);
+    }
+    log->info("run: {} from {}, load {:.6f} ms, forward {:.6f} ms", to_string(settings.mode),
+              to_string(settings.source), job.result.timing.load_ps / 1e9, job.result.timing.forward_ps / 1e9);
+    job.result.load_ms = static_cast<double>(job.result.timing.load_ps) / 1e9;
+    job.result.forward_ms = static_cast<double>(job.result.timing.forward_ps) / 1e9;
     return std::move(job.result);
 }
 

@@ -108,6 +108,8 @@ struct TimingResult {
 };
 
 struct RunResult {
+    double load_ms = 0;     ///< kpu.load or kpu.load_flash, milliseconds (timing.load_ps)
+    double forward_ms = 0;  ///< one forward, input upload included, milliseconds (timing.forward_ps)
     std::vector<OutputTensor> outputs;  ///< empty when settings.compute_outputs is false
     MemoryUse memory;
     TimingResult timing;

@@ -1,5 +1,7 @@
 #include "sim/run_report.h"
 
+#include "kpusim/kpusim.h"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,6 +50,7 @@ nlohmann::ordered_json config_json(const RunReport& r) {
         {"model_address", s.model_address},
         {"ram_budget_bytes", s.ram_budget_bytes},
         {"activation_rule", kpu::to_string(s.kpu.activation_rule)},
+        {"parameters", s.parameters.to_json()},
     };
 }
 
@@ -67,6 +70,9 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
     j["input_upload_ns"] = ps_to_ns(t.input_upload_ps);
     j["bytes_read"] = t.bytes_read;
     j["source_busy_ns"] = ps_to_ns(t.source_busy_ps);
+    j["busy_ns"] = {{"general_sram", ps_to_ns(t.busy.general_sram_ps)},
+                    {"kpu_ram", ps_to_ns(t.busy.kpu_ram_ps)},
+                    {"source", ps_to_ns(t.busy.source_ps)}};
     j["batches"] = t.batches;
     j["spi_actual_hz"] = t.spi_actual_hz;
     j["spi_divider"] = t.spi_divider;
@@ -77,7 +83,14 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
         {"main_buffer_bytes", u.main_buffer},     {"kpu_ram_peak_bytes", u.kpu_ram_peak},
     };
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-    for (const LayerTiming& l : t.layers)
+    for (const LayerTiming& l : t.layers) {
+        nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+        for (const kpu::KpuStage& st : l.stages)
+            stages.push_back({{"stage", st.name},
+                              {"cycles", st.cycles},
+                              {"wait_ns", ps_to_ns(st.wait_ps)},
+                              {"start_ns", ps_to_ns(st.start_ps)},
+                              {"end_ns", ps_to_ns(st.end_ps)}});
         layers.push_back({{"index", l.index},
                           {"type", l.type},
                           {"shape", shape_json(l.out_shape)},
@@ -89,7 +102,10 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
                           {"wait_ns", ps_to_ns(l.wait_ps)},
                           {"start_ns", ps_to_ns(l.start_ps)},
                           {"end_ns", ps_to_ns(l.end_ps)},
-                          {"bound", l.bound}});
+                          {"bound", l.bound},
+                          {"memory_wait_ns", ps_to_ns(l.memory_wait_ps)},
+                          {"stages", stages}});
+    }
     j["layers"] = layers;
     return j;
 }
@@ -106,8 +122,10 @@ nlohmann::ordered_json to_json(const RunReport& r) {
     const Model& m = *r.model;
     nlohmann::ordered_json j;
     j["schema_version"] = kRunReportSchemaVersion;
+    j["kpusim_version"] = version();
     j["model"] = {
         {"path", r.model_path},
+        {"sha256", model_sha256(m)},
         {"byte_order", r.byte_order},
         {"kmodel_version", m.version},
         {"file_bytes", m.file_size()},

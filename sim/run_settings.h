@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kpu_core/kpu_layer.h"
+#include "memory/ram_budget.h"
 #include "sim/parameters.h"
 
 namespace kpusim {
@@ -42,7 +43,9 @@ uint64_t parse_ram_budget(const std::string& text);
 
 struct RunSettings {
     kpu::KpuOptions kpu;
-    uint64_t ram_budget_bytes = 0;      ///< general RAM left to models (memory/ram_budget.h)
+    /// General RAM left to models (memory/ram_budget.h); default: the bare-metal preset
+    /// (5.75 MiB = 6,029,312 bytes, as the CLI's --ram-budget default).
+    uint64_t ram_budget_bytes = memory::kBareMetalBytes;
     uint64_t cpu_hz = 400'000'000;      ///< CPU clock (also SPI3's source clock, timing.md A.1)
     uint64_t kpu_hz = 400'000'000;      ///< KPU clock
     RunMode mode = RunMode::ram;

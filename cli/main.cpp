@@ -38,6 +38,8 @@
 #include <iterator>
 #include <sstream>
 #include "sim/units.h"
+#include "common/log.h"
+#include "kpusim/kpusim.h"
 
 #ifndef KPUSIM_DEFAULT_SHARED_DIR
 #define KPUSIM_DEFAULT_SHARED_DIR "../shared"
@@ -57,6 +59,8 @@ struct RunOptions {
     bool flash_ddr = false;
     std::string decode, anchors, annotate;
     float threshold = -1, nms = -1;
+    std::string params_file;
+    std::vector<std::string> sets;
 };
 
 struct FlashImageOptions {
@@ -110,6 +114,8 @@ int run_command(RunOptions o) {
     base.flash_lanes = static_cast<uint32_t>(lanes);
     base.flash_ddr = o.flash_ddr;
     base.source = parse_model_source(o.source);
+    if (!o.params_file.empty()) base.parameters.load_file(o.params_file);
+    for (const std::string& assignment : o.sets) base.parameters.set_assignment(assignment);
     std::vector<RunMode> modes;
     if (o.mode == "all") modes = {RunMode::ram, RunMode::flash_single, RunMode::flash_dual};
     else modes = {parse_run_mode(o.mode)};
@@ -274,8 +280,25 @@ int sc_main(int argc, char** argv) {
 
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
+    run->add_option("--params", o.params_file,
+                    "load timing parameters from this JSON file (keys as in the report's config.parameters)");
+    run->add_option("--set", o.sets,
+                    "override one timing parameter, e.g. --set runner.command_cycles=1500 (repeatable)");
+    std::string log_level = "warn", time_resolution = "1ps";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn (default), error or off")
+        ->capture_default_str();
+    app.add_option("--time-resolution", time_resolution,
+                   "SystemC time resolution: 1ps (default), 10ps, 100ps, 1ns; figures do not depend on it")
+        ->capture_default_str();
+    app.set_version_flag("--version", std::string("kpusim ") + kpusim::version());
     CLI11_PARSE(app, argc, argv);
-    spdlog::set_level(spdlog::level::warn);
+    try {
+        kpusim::set_log_level(log_level);
+        kpusim::set_time_resolution(time_resolution);
+    } catch (const std::exception& e) {
+        std::cerr << "kpusim: error: " << e.what() << "\n";
+        return 2;
+    }
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
         if (sweep->parsed()) return kpusim::sweep_command(sw, std::cout);

@@ -1,0 +1,13 @@
+#!/bin/sh
+# Example (c): a CI timing gate as you would add it to your own repository. Commit a baseline
+# report once (`kpusim run MODEL ... --json baseline.json`), then let CI re-run the same
+# command and fail when a layer or the total moves by more than the tolerance:
+#
+#   timing_gate.sh KPUSIM MODEL BASELINE.json REPORT.json
+#
+# Keep the run settings of the baseline (mode, clocks, SPI speed, batch_size) in this script:
+# `kpusim check` refuses reports made with other settings.
+set -eu
+kpusim="$1"; model="$2"; baseline="$3"; report="$4"
+"$kpusim" run "$model" --mode all --cpu-freq 400M --kpu-freq 400M --spi-speed 80M --json "$report" > /dev/null
+"$kpusim" check "$report" --baseline "$baseline" --tolerance 2%
