@@ -1,5 +1,6 @@
 #include "models/kmodel_v3_reader.h"
 
+#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -18,8 +19,12 @@ constexpr uint32_t kGeneralSramBytes = 6u * 1024 * 1024;  // spec §1
 struct TypeInfo {
     uint32_t code;
     const char* name;
-    bool runs_on_sdk;
+    bool runs_on_sdk;  ///< the standard Kendryte SDK's kpu.c runs it
 };
+
+// Layer types the standard SDK refuses but Maix-EMC's modified kpu.c runs (spec §17);
+// accepted unless KmodelReadOptions::strict_sdk.
+constexpr uint32_t kQuantizedFlatten = 21;
 
 constexpr TypeInfo kTypes[] = {
     {0, "INVALID", false},
@@ -71,7 +76,8 @@ struct MainTensor {
 
 class V3Reader {
 public:
-    explicit V3Reader(std::shared_ptr<const std::vector<uint8_t>> file) : file_(std::move(file)) {
+    V3Reader(std::shared_ptr<const std::vector<uint8_t>> file, const KmodelReadOptions& options)
+        : file_(std::move(file)), options_(options) {
         m_.file = file_;
     }
 
@@ -136,6 +142,11 @@ public:
             m_.outputs.push_back(out);
         }
         set_input();
+        if (!maixemc_layers_.empty())
+            m_.notes.push_back("layer type 21 (QUANTIZED_TENSORFLOW_FLATTEN, layer " +
+                               maixemc_layers_ +
+                               ") is run as Maix-EMC's modified SDK (kpu.c) runs it; the "
+                               "standard Kendryte SDK refuses it (\"Layer is not supported.\")");
         return std::move(m_);
     }
 
@@ -166,6 +177,30 @@ private:
                                 std::to_string(kpu::kKpuRamBytes) + " bytes");
     }
 
+    // Bytes of a tensor of the given dimensions and element size, which must fit in the
+    // main-memory buffer: checked factor by factor, so that no product can wrap (three u32
+    // dimensions can exceed 2^64). Throws KmodelError naming `field` otherwise.
+    uint64_t tensor_bytes(uint32_t layer, const char* field, std::initializer_list<uint32_t> dims,
+                          uint32_t element_bytes) const {
+        uint64_t bytes = element_bytes;
+        for (uint32_t d : dims) {
+            if (d != 0 && bytes > m_.main_mem_usage / d)
+                throw KmodelError(KmodelErrorKind::out_of_bounds,
+                                  "a tensor of " + dims_text(dims) + " elements of " +
+                                      std::to_string(element_bytes) +
+                                      " bytes is larger than main_mem_usage (" +
+                                      std::to_string(m_.main_mem_usage) + " bytes)",
+                                  layer, field);
+            bytes *= d;
+        }
+        return bytes;
+    }
+    static std::string dims_text(std::initializer_list<uint32_t> dims) {
+        std::string s;
+        for (uint32_t d : dims) s += (s.empty() ? "" : " x ") + std::to_string(d);
+        return s;
+    }
+
     // Record a main-memory tensor written by layer i; later layers and outputs look it up.
     void wrote(Layer& layer, uint32_t offset, Shape shape, DataType type) {
         layer.out_shape = shape;
@@ -189,12 +224,18 @@ private:
                                   " is not a kmodel V3 layer type",
                               i, "type");
         layer.type_name = t->name;
-        if (!t->runs_on_sdk)
+        const bool maixemc = t->code == kQuantizedFlatten && !options_.strict_sdk;
+        if (!t->runs_on_sdk && !maixemc)
             throw KmodelError(KmodelErrorKind::unsupported_layer,
                               std::string("layer type ") + t->name + " (" +
                                   std::to_string(t->code) +
-                                  ") is not run by the K210 SDK runtime (\"Layer is not supported.\")",
+                                  ") is not run by the K210 SDK runtime (\"Layer is not supported.\")" +
+                                  (t->code == kQuantizedFlatten
+                                       ? "; Maix-EMC's modified kpu.c runs it (refused because "
+                                         "strict SDK checking is on)"
+                                       : ""),
                               i, "type");
+        if (maixemc) maixemc_layers_ += (maixemc_layers_.empty() ? "" : ", ") + std::to_string(i);
         auto u = [&](uint32_t off, const char* field) { return b.u32(off, field); };
         auto main = [&](const char* field, uint64_t off, uint64_t bytes) {
             check_main(i, field, off, bytes);
@@ -371,13 +412,17 @@ private:
                 layer.op = std::move(op);
                 break;
             }
-            case 20: {
+            case 20:
+            case 21: {  // 21: uint8 elements, as Maix-EMC's kpu.c runs it (spec §17)
                 FlattenOp op{u(4, "main_mem_in_address"), u(8, "main_mem_out_address"),
                              u(12, "width"), u(16, "height"), u(20, "channels")};
-                const uint64_t n = uint64_t{op.width} * op.height * op.channels;
-                main("main_mem_in_address", op.in, 4 * n);
-                main("main_mem_out_address", op.out, 4 * n);
-                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(n)), DataType::float32);
+                op.type = layer.type_code == 20 ? DataType::float32 : DataType::uint8;
+                const uint64_t bytes = tensor_bytes(i, "channels", {op.width, op.height, op.channels},
+                                                    element_size(op.type));
+                main("main_mem_in_address", op.in, bytes);
+                main("main_mem_out_address", op.out, bytes);
+                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(bytes / element_size(op.type))),
+                      op.type);
                 layer.op = op;
                 break;
             }
@@ -529,6 +574,8 @@ private:
     }
 
     std::shared_ptr<const std::vector<uint8_t>> file_;
+    KmodelReadOptions options_;
+    std::string maixemc_layers_;  ///< indices of the layers only Maix-EMC's kpu.c runs
     Model m_;
     std::map<uint32_t, MainTensor> written_;
 };
@@ -540,8 +587,8 @@ const char* v3_layer_type_name(uint32_t code) {
     return t ? t->name : nullptr;
 }
 
-Model read_kmodel_v3(std::shared_ptr<const std::vector<uint8_t>> file) {
-    return V3Reader(std::move(file)).read();
+Model read_kmodel_v3(std::shared_ptr<const std::vector<uint8_t>> file, const KmodelReadOptions& options) {
+    return V3Reader(std::move(file), options).read();
 }
 
 }  // namespace kpusim

@@ -5,6 +5,7 @@
 //              [--source flash|psram-qspi|psram-ospi] [--batch-size N] [--spi-speed HZ]
 //              [--cpu-freq HZ] [--kpu-freq HZ] [--flash-lanes N] [--flash-ddr]
 //              [--ram-budget PRESET|BYTES] [--activation-rule reference|v01]
+//              [--arg-x-rule board|nncase] [--strict-sdk]
 //   kpusim calibrate
 //
 // Without MODEL, `run` runs the built-in default job: the MobileNet of
@@ -51,6 +52,8 @@ struct RunOptions {
     bool top_given = false;
     std::string ram_budget = "bare-metal";
     std::string activation_rule = "reference";
+    std::string arg_x_rule = "board";
+    bool strict_sdk = false;
     std::string mode = "ram", source = "flash";
     std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
     std::string flash_lanes = "4", model_address = "0x300000";
@@ -99,6 +102,9 @@ int run_command(RunOptions o) {
     }
     RunSettings base;
     base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
+    base.kpu.arg_x_rule = kpu::parse_arg_x_rule(o.arg_x_rule.c_str());
+    KmodelReadOptions read_options;
+    read_options.strict_sdk = o.strict_sdk;
     base.ram_budget_bytes = parse_ram_budget(o.ram_budget);
     base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
     base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
@@ -117,7 +123,7 @@ int run_command(RunOptions o) {
     // Either form of a model: as nncase wrote it, or the word-reversed kpu.load_flash image.
     KmodelByteOrder order = KmodelByteOrder::plain;
     const Model model = [&] {
-        return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order));
+        return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order), read_options);
     }();
     if (order == KmodelByteOrder::word_reversed)
         std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
@@ -234,6 +240,11 @@ int sc_main(int argc, char** argv) {
                     "maixpy-full, or bytes (e.g. 4Mi)");
     run->add_option("--activation-rule", o.activation_rule,
                     "KPU activation semantics: reference (nncase 0.2, default) or v01 (nncase 0.1 emulator)");
+    run->add_option("--arg-x-rule", o.arg_x_rule,
+                    "KPU arg_x/arg_w flooring: board (per input channel, as the chip; default) or "
+                    "nncase (whole sum, as nncase's emulators)");
+    run->add_flag("--strict-sdk", o.strict_sdk,
+                  "refuse layer types the standard SDK refuses (type 21, which Maix-EMC's kpu.c runs)");
     run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape)");
     run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models)");
     run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
