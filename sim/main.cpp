@@ -6,6 +6,8 @@
 //              [--cpu-freq HZ] [--kpu-freq HZ] [--flash-lanes N] [--flash-ddr]
 //              [--ram-budget PRESET|BYTES] [--activation-rule reference|v01]
 //              [--arg-x-rule board|nncase] [--strict-sdk]
+//   kpusim compare [MODEL --input FILE | --outputs DIR] --capture FILE [--tolerance X]
+//              [--capture-format auto|raw|text|dump] [--output N] [--json FILE]
 //   kpusim calibrate
 //
 // Without MODEL, `run` runs the built-in default job: the MobileNet of
@@ -24,6 +26,7 @@
 #include "models/read_file.h"
 #include "sim/calibration_bench.h"
 #include "sim/classification.h"
+#include "sim/compare.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -283,6 +286,23 @@ int sc_main(int argc, char** argv) {
     check->add_option("--baseline", baseline_path, "the baseline report")->required();
     check->add_option("--tolerance", tolerance, "largest accepted relative change (default 2%)");
 
+    kpusim::CompareOptions cmp;
+    CLI::App* compare = app.add_subcommand(
+        "compare", "Compare a run's outputs with a capture from a board; exit 1 beyond the tolerance");
+    compare->add_option("model", cmp.model, "kmodel to run on --input (or give --outputs)");
+    compare->add_option("--input", cmp.input, "the picture or raw input the capture was taken on");
+    compare->add_option("--outputs", cmp.outputs_dir, "a folder of kpusim run --dump-outputs, instead of a model");
+    compare->add_option("--capture", cmp.capture,
+                        "the board's output: raw float32 file, printed list (text) or --dump-outputs folder")
+        ->required();
+    compare->add_option("--capture-format", cmp.capture_format, "auto (default), raw, text or dump");
+    compare->add_option("--tolerance", cmp.tolerance, "largest accepted absolute difference (default 1e-5)");
+    compare->add_option("--output", cmp.output, "compare only this output (the capture holds just it)");
+    compare->add_option("--json", cmp.json, "write the comparison as JSON to this file");
+    compare->add_option("--activation-rule", cmp.activation_rule, "as for run: reference (default) or v01");
+    compare->add_option("--arg-x-rule", cmp.arg_x_rule, "as for run: board (default) or nncase");
+    compare->add_flag("--strict-sdk", cmp.strict_sdk, "as for run: refuse layer types the standard SDK refuses");
+
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
     CLI11_PARSE(app, argc, argv);
@@ -290,6 +310,7 @@ int sc_main(int argc, char** argv) {
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
         if (sweep->parsed()) return kpusim::sweep_command(sw, std::cout);
+        if (compare->parsed()) return kpusim::compare_command(cmp, std::cout);
         if (check->parsed()) return kpusim::check_command(report_path, baseline_path, tolerance, std::cout);
         if (flash_image->parsed())
             return kpusim::flash_image_command(fi.model, kpusim::parse_quantity(fi.address, "--address"),
