@@ -142,11 +142,19 @@ public:
             m_.outputs.push_back(out);
         }
         set_input();
-        if (!maixemc_layers_.empty())
+        if (!maixemc_layers_.empty()) {
+            // Only Maix-EMC's kpu.c runs this model: its FULLY_CONNECTED sums in order.
+            bool fc = false;
+            for (Layer& l : m_.layers)
+                if (auto* op = std::get_if<FullyConnectedOp>(&l.op)) fc = op->sequential_sum = true;
             m_.notes.push_back("layer type 21 (QUANTIZED_TENSORFLOW_FLATTEN, layer " +
                                maixemc_layers_ +
                                ") is run as Maix-EMC's modified SDK (kpu.c) runs it; the "
-                               "standard Kendryte SDK refuses it (\"Layer is not supported.\")");
+                               "standard Kendryte SDK refuses it (\"Layer is not supported.\")" +
+                               (fc ? "; the model's FULLY_CONNECTED layers sum in order as that "
+                                     "kpu.c's loop does"
+                                   : ""));
+        }
         return std::move(m_);
     }
 

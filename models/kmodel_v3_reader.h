@@ -17,7 +17,8 @@ const char* v3_layer_type_name(uint32_t code);
 /// Read a V3 kmodel (the version word must be 3) into a Model, validating as it reads:
 /// header (arch 0), output and layer tables, every layer body of a type the SDK runs (and,
 /// unless options.strict_sdk, layer type 21 as Maix-EMC's kpu.c runs it, with a note in
-/// Model::notes), every
+/// Model::notes; such a model runs only on that kpu.c, so its FULLY_CONNECTED layers get that
+/// runtime's in-order summation, FullyConnectedOp::sequential_sum), every
 /// blob offset inside its layer body, every main-memory range inside main_mem_usage, every
 /// KPU layer argument (kpu::validate). Accepts nncase's quirk of a last body whose declared
 /// size runs up to 7 bytes past the end of the file when only padding is missing.

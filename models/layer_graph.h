@@ -73,6 +73,11 @@ struct FullyConnectedOp {                                              ///< (18)
     uint32_t act;                  ///< 0 linear, 1 ReLU, 2 ReLU6
     std::vector<float> weights;    ///< [out_channels][in_channels]
     std::vector<float> bias;       ///< [out_channels]
+    /// The dot product as a plain in-order loop, sum = fma(x_i, w_i, sum), whatever
+    /// in_channels: Maix-EMC's modified kpu.c (its FULLY_CONNECTED loop is not unrolled). The
+    /// reader sets it for models that only that runtime runs (layer type 21, spec §17).
+    /// false: the standard SDK's loop (cpu_layers/fully_connected.cpp).
+    bool sequential_sum = false;
 };
 /// TENSORFLOW_FLATTEN (20, float32) and QUANTIZED_TENSORFLOW_FLATTEN (21, uint8; run only by
 /// Maix-EMC's modified kpu.c, spec §17): CHW -> HWC. Same 24-byte body for both.

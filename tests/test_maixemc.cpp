@@ -164,6 +164,36 @@ TEST(MaixEmc, CifarReproducesTheBoardLogitsOnlyWithThePerChannelRule) {
     EXPECT_GT(worst, 1e-3) << "the nncase rule should not reproduce the board";
 }
 
+TEST(MaixEmc, CifarReproducesEveryPrintedDigitOfTheBoard) {
+    // The board printed printf("%f") of each float: with the per-channel rule and Maix-EMC's
+    // in-order FULLY_CONNECTED sum, all ten six-decimal strings are the board's.
+    const char* printed[10] = {"1.181304",  "-5.381746", "1.580029",  "0.045343",  "0.511492",
+                               "-0.656629", "-3.597826", "0.561016", "-0.733270", "-3.771462"};
+    const std::vector<float> v = cifar_logits(kpu::ArgXRule::per_channel);
+    ASSERT_EQ(v.size(), 10u);
+    for (int i = 0; i < 10; ++i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%f", static_cast<double>(v[i]));
+        EXPECT_STREQ(buf, printed[i]) << "logit " << i;
+    }
+    // The note says how the model is run.
+    const Model m = load_kmodel(shared_path(kCifarModel));
+    ASSERT_EQ(m.notes.size(), 1u);
+    EXPECT_NE(m.notes[0].find("FULLY_CONNECTED"), std::string::npos) << m.notes[0];
+    for (const Layer& l : m.layers)
+        if (const auto* fc = std::get_if<FullyConnectedOp>(&l.op)) {
+            EXPECT_TRUE(fc->sequential_sum);
+        }
+}
+
+TEST(MaixEmc, OnlyModelsWithLayerType21GetTheInOrderFullyConnectedSum) {
+    const Model iris = load_kmodel(shared_path("models/iris_v3/iris.kmodel"));
+    for (const Layer& l : iris.layers)
+        if (const auto* fc = std::get_if<FullyConnectedOp>(&l.op)) {
+            EXPECT_FALSE(fc->sequential_sum);
+        }
+}
+
 TEST(MaixEmc, CifarRunFromTheCommandLineReproducesTheBoardLogits) {
     const std::string dir = "/tmp/kpusim_test_maixemc_cifar";
     std::filesystem::remove_all(dir);
