@@ -293,7 +293,8 @@ private:
                                        u(12, "kernel_size"), u(16, "channels")};
                 if (op.kernel_size == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "kernel_size is 0", i, "kernel_size");
-                main("main_mem_in_address", op.in, 4ull * op.kernel_size * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "kernel_size", {op.kernel_size, op.channels}, 4));
                 main("main_mem_out_address", op.out, 4ull * op.channels);
                 wrote(layer, op.out, vec_shape(op.channels), DataType::float32);
                 layer.op = op;
@@ -315,8 +316,10 @@ private:
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero kernel or stride", i,
                                       "kernel_width");
                 const uint64_t esize = layer.type_code == 8 ? 1 : 4;
-                main("main_mem_in_address", in, esize * w.in_w * w.in_h * w.in_c);
-                main("main_mem_out_address", out, esize * w.out_w * w.out_h * w.out_c);
+                main("main_mem_in_address", in,
+                     tensor_bytes(i, "in_shape", {w.in_w, w.in_h, w.in_c}, static_cast<uint32_t>(esize)));
+                main("main_mem_out_address", out,
+                     tensor_bytes(i, "out_shape", {w.out_w, w.out_h, w.out_c}, static_cast<uint32_t>(esize)));
                 const Shape s{1, w.out_c, w.out_h, w.out_w};
                 if (layer.type_code == 8) {
                     wrote(layer, out, s, DataType::uint8);
@@ -407,7 +410,14 @@ private:
                                       "activation " + std::to_string(op.act) +
                                           " is not linear (0), ReLU (1) or ReLU6 (2)",
                                       i, "act");
-                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;
+                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;  // < 2^64
+                if (nw > b.size() / 4)  // also keeps 4 * nw from wrapping
+                    throw KmodelError(KmodelErrorKind::truncated,
+                                      std::to_string(op.in_channels) + " x " +
+                                          std::to_string(op.out_channels) +
+                                          " float weights run past the layer body of " +
+                                          std::to_string(b.size()) + " bytes",
+                                      i, "weights");
                 const uint8_t* w = b.bytes(24, 4 * nw, "weights");
                 const uint8_t* bias = b.bytes(24 + 4 * nw, 4ull * op.out_channels, "bias");
                 op.weights.resize(nw);
@@ -442,8 +452,10 @@ private:
                 if (op.out_w == 0 || op.out_h == 0 || op.in_w == 0 || op.in_h == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero size", i, "out_width");
                 const uint64_t es = layer.type_code == 22 ? 4 : 1;
-                main("main_mem_in_address", op.in, es * op.in_w * op.in_h * op.channels);
-                main("main_mem_out_address", op.out, es * op.out_w * op.out_h * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "in_width", {op.in_w, op.in_h, op.channels}, static_cast<uint32_t>(es)));
+                main("main_mem_out_address", op.out,
+                     tensor_bytes(i, "out_width", {op.out_w, op.out_h, op.channels}, static_cast<uint32_t>(es)));
                 wrote(layer, op.out, Shape{1, op.channels, op.out_h, op.out_w},
                       es == 4 ? DataType::float32 : DataType::uint8);
                 layer.op = op;
@@ -455,6 +467,7 @@ private:
                 op.out = u(8, "main_mem_out_address");
                 op.channels = u(12, "channels");
                 op.channel_size = u(16, "channel_size");
+                const uint64_t n = tensor_bytes(i, "channel_size", {op.channels, op.channel_size}, 1);
                 const uint8_t* params = b.bytes(20, 8ull * op.channels, "quant_params");
                 for (uint32_t c = 0; c < op.channels; ++c) {
                     float s, z;
@@ -463,7 +476,6 @@ private:
                     op.scale.push_back(s);
                     op.bias.push_back(z);
                 }
-                const uint64_t n = uint64_t{op.channels} * op.channel_size;
                 main("main_mem_in_address", op.in, n);
                 main("main_mem_out_address", op.out, 4 * n);
                 wrote(layer, op.out, shape_at(op.in, n), DataType::float32);
@@ -492,7 +504,8 @@ private:
             case 10243: {
                 UploadOp op{u(4, "main_mem_in_address"), u(8, "kpu_mem_out_address"),
                             u(12, "width"), u(16, "height"), u(20, "channels")};
-                main("main_mem_in_address", op.in, uint64_t{op.width} * op.height * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "width", {op.width, op.height, op.channels}, 1));
                 check_kpu(i, "kpu_mem_out_address", op.kpu_row, op.width, op.height, op.channels);
                 layer.out_shape = Shape{1, op.channels, op.height, op.width};
                 layer.out_type = DataType::uint8;
