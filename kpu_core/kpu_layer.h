@@ -1,6 +1,8 @@
 // One KPU layer end to end: read the input feature map from KPU RAM, convolution,
 // batch-norm, activation, pooling, write-back to KPU RAM and the optional stream to main
-// memory. Bit-exact to the integer semantics of spec §6. Knows nothing of time.
+// memory. Bit-exact to the integer semantics of spec §6, with the arg_x / arg_w terms floored
+// per input channel as a real K210 computes them (spec §17; KpuOptions::arg_x_rule selects
+// nncase's whole-sum form). Knows nothing of time.
 #pragma once
 
 #include <cstddef>

@@ -9,8 +9,12 @@
 #include <iterator>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
 
 #include "kpu_core/kpu_layer.h"
 #include "models/kmodel_error.h"
@@ -215,6 +219,50 @@ TEST(MaixEmc, CifarRunFromTheCommandLineReproducesTheBoardLogits) {
         std::memcpy(&v, bytes.data() + 4 * i, 4);
         EXPECT_NEAR(v, kBoardLogits[i], 1e-5) << "logit " << i;
     }
+}
+
+struct CliResult {
+    int status;
+    std::string out;
+};
+
+CliResult kpusim_cli(const std::string& args) {
+    const std::string cmd = test::kpusim_binary() + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(MaixEmc, CliReportsTheNoteAndTheRulesAndRefusesWhenStrict) {
+    const std::string model = shared_path(kCifarModel), json = "/tmp/kpusim_test_maixemc_report.json";
+    const CliResult run = kpusim_cli("run " + model + " --input " + shared_path(kCifarPicture) + " --json " + json);
+    ASSERT_EQ(run.status, 0) << run.out;
+    EXPECT_NE(run.out.find("arg_x rule board"), std::string::npos) << run.out;
+    std::ifstream f(json);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    const auto j = nlohmann::json::parse(ss.str());
+    EXPECT_EQ(j["config"]["arg_x_rule"], "board");
+    ASSERT_TRUE(j["model"].contains("notes"));
+    EXPECT_NE(j["model"]["notes"][0].get<std::string>().find("Maix-EMC"), std::string::npos);
+    const CliResult nncase = kpusim_cli("run " + model + " --arg-x-rule nncase --json " + json);
+    EXPECT_EQ(nncase.status, 0) << nncase.out;
+    std::ifstream f2(json);
+    std::stringstream ss2;
+    ss2 << f2.rdbuf();
+    EXPECT_EQ(nlohmann::json::parse(ss2.str())["config"]["arg_x_rule"], "nncase");
+
+    const CliResult strict = kpusim_cli("run " + model + " --strict-sdk");
+    EXPECT_EQ(strict.status, 2) << strict.out;
+    EXPECT_NE(strict.out.find("kpusim: error: "), std::string::npos) << strict.out;
+    EXPECT_NE(strict.out.find("QUANTIZED_TENSORFLOW_FLATTEN"), std::string::npos) << strict.out;
+    const CliResult bad = kpusim_cli("run " + model + " --arg-x-rule floor");
+    EXPECT_EQ(bad.status, 2) << bad.out;
+    EXPECT_NE(bad.out.find("'floor'"), std::string::npos) << bad.out;
 }
 
 TEST(MaixEmc, CifarArgsAreTheOnlyInexactOnesOfTheRealModels) {
