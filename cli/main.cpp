@@ -5,6 +5,9 @@
 //              [--source flash|psram-qspi|psram-ospi] [--batch-size N] [--spi-speed HZ]
 //              [--cpu-freq HZ] [--kpu-freq HZ] [--flash-lanes N] [--flash-ddr]
 //              [--ram-budget PRESET|BYTES] [--activation-rule reference|v01]
+//              [--arg-x-rule board|nncase] [--strict-sdk]
+//   kpusim compare [MODEL --input FILE | --outputs DIR] --capture FILE [--tolerance X]
+//              [--capture-format auto|raw|text|dump] [--output N] [--json FILE]
 //   kpusim calibrate
 //
 // Without MODEL, `run` runs the built-in default job: the MobileNet of
@@ -23,6 +26,7 @@
 #include "models/read_file.h"
 #include "sim/calibration_bench.h"
 #include "sim/classification.h"
+#include "sim/compare.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -53,6 +57,8 @@ struct RunOptions {
     bool top_given = false;
     std::string ram_budget = "bare-metal";
     std::string activation_rule = "reference";
+    std::string arg_x_rule = "board";
+    bool strict_sdk = false;
     std::string mode = "ram", source = "flash";
     std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
     std::string flash_lanes = "4", model_address = "0x300000";
@@ -103,6 +109,9 @@ int run_command(RunOptions o) {
     }
     RunSettings base;
     base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
+    base.kpu.arg_x_rule = kpu::parse_arg_x_rule(o.arg_x_rule.c_str());
+    KmodelReadOptions read_options;
+    read_options.strict_sdk = o.strict_sdk;
     base.ram_budget_bytes = parse_ram_budget(o.ram_budget);
     base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
     base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
@@ -123,7 +132,7 @@ int run_command(RunOptions o) {
     // Either form of a model: as nncase wrote it, or the word-reversed kpu.load_flash image.
     KmodelByteOrder order = KmodelByteOrder::plain;
     const Model model = [&] {
-        return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order));
+        return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order), read_options);
     }();
     if (order == KmodelByteOrder::word_reversed)
         std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
@@ -240,6 +249,11 @@ int sc_main(int argc, char** argv) {
                     "maixpy-full, or bytes (e.g. 4Mi)");
     run->add_option("--activation-rule", o.activation_rule,
                     "KPU activation semantics: reference (nncase 0.2, default) or v01 (nncase 0.1 emulator)");
+    run->add_option("--arg-x-rule", o.arg_x_rule,
+                    "KPU arg_x/arg_w flooring: board (per input channel, as the chip; default) or "
+                    "nncase (whole sum, as nncase's emulators)");
+    run->add_flag("--strict-sdk", o.strict_sdk,
+                  "refuse layer types the standard SDK refuses (type 21, which Maix-EMC's kpu.c runs)");
     run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape)");
     run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models)");
     run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
@@ -278,6 +292,23 @@ int sc_main(int argc, char** argv) {
     check->add_option("--baseline", baseline_path, "the baseline report")->required();
     check->add_option("--tolerance", tolerance, "largest accepted relative change (default 2%)");
 
+    kpusim::CompareOptions cmp;
+    CLI::App* compare = app.add_subcommand(
+        "compare", "Compare a run's outputs with a capture from a board; exit 1 beyond the tolerance");
+    compare->add_option("model", cmp.model, "kmodel to run on --input (or give --outputs)");
+    compare->add_option("--input", cmp.input, "the picture or raw input the capture was taken on");
+    compare->add_option("--outputs", cmp.outputs_dir, "a folder of kpusim run --dump-outputs, instead of a model");
+    compare->add_option("--capture", cmp.capture,
+                        "the board's output: raw float32 file, printed list (text) or --dump-outputs folder")
+        ->required();
+    compare->add_option("--capture-format", cmp.capture_format, "auto (default), raw, text or dump");
+    compare->add_option("--tolerance", cmp.tolerance, "largest accepted absolute difference (default 1e-5)");
+    compare->add_option("--output", cmp.output, "compare only this output (the capture holds just it)");
+    compare->add_option("--json", cmp.json, "write the comparison as JSON to this file");
+    compare->add_option("--activation-rule", cmp.activation_rule, "as for run: reference (default) or v01");
+    compare->add_option("--arg-x-rule", cmp.arg_x_rule, "as for run: board (default) or nncase");
+    compare->add_flag("--strict-sdk", cmp.strict_sdk, "as for run: refuse layer types the standard SDK refuses");
+
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
     run->add_option("--params", o.params_file,
@@ -302,6 +333,7 @@ int sc_main(int argc, char** argv) {
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
         if (sweep->parsed()) return kpusim::sweep_command(sw, std::cout);
+        if (compare->parsed()) return kpusim::compare_command(cmp, std::cout);
         if (check->parsed()) return kpusim::check_command(report_path, baseline_path, tolerance, std::cout);
         if (flash_image->parsed())
             return kpusim::flash_image_command(fi.model, kpusim::parse_quantity(fi.address, "--address"),

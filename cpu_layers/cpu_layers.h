@@ -43,7 +43,8 @@ void execute(const ConcatOp& op, uint8_t* main);
 /// FULLY_CONNECTED (18): float matrix-vector product in the chip's summation order, + bias,
 /// then ReLU / ReLU6.
 void execute(const FullyConnectedOp& op, uint8_t* main);
-/// TENSORFLOW_FLATTEN (20): float CHW -> HWC.
+/// TENSORFLOW_FLATTEN (20): float CHW -> HWC; QUANTIZED_TENSORFLOW_FLATTEN (21, op.type
+/// uint8): the same reorder of bytes, as Maix-EMC's modified kpu.c runs it (spec §17).
 void execute(const FlattenOp& op, uint8_t* main);
 /// RESIZE_NEAREST_NEIGHBOR (22/23): source index min(floor(o * (float)in/out), in - 1).
 /// `quantized`: layer type 23 (uint8 elements) rather than 22 (float32).

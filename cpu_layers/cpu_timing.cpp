@@ -40,7 +40,7 @@ Cost cost(const Layer& layer, const CpuTimingParameters& p) {
                 for (const auto& [start, size] : op.inputs) bytes += size;
                 return {bytes, p.copy_per_byte};
             } else if constexpr (std::is_same_v<T, FlattenOp>)
-                return {4ull * op.width * op.height * op.channels, p.copy_per_byte};
+                return {uint64_t{element_size(op.type)} * op.width * op.height * op.channels, p.copy_per_byte};
             else if constexpr (std::is_same_v<T, ResizeNearestOp>)
                 return {uint64_t{op.out_w} * op.out_h * op.channels * (layer.type_code == 22 ? 4 : 1),
                         p.copy_per_byte};

@@ -44,16 +44,20 @@ void execute(const ConcatOp& op, uint8_t* main) {
     }
 }
 
-/// TENSORFLOW_FLATTEN (20), float32: CHW (channels x height x width) reordered to HWC
-/// (y outer, then x, channel inner): out[(y*W + x)*C + c] = in[(c*H + y)*W + x], written
-/// in out order. Source: spec §7.3.
+/// TENSORFLOW_FLATTEN (20, float32) and QUANTIZED_TENSORFLOW_FLATTEN (21, uint8, as
+/// Maix-EMC's modified kpu.c runs it): CHW (channels x height x width) reordered to HWC
+/// (y outer, then x, channel inner): out[(y*W + x)*C + c] = in[(c*H + y)*W + x], one element
+/// at a time in out order (so overlapping ranges behave as the SDK loop). Source: spec §7.3,
+/// §17.
 void execute(const FlattenOp& op, uint8_t* main) {
+    const uint32_t bytes = element_size(op.type);
     uint64_t o = 0;
     for (uint32_t y = 0; y < op.height; ++y)
         for (uint32_t x = 0; x < op.width; ++x)
             for (uint32_t c = 0; c < op.channels; ++c, ++o) {
                 const uint64_t i = (uint64_t{c} * op.height + y) * op.width + x;
-                copy_element(main, element_address(op.out, o, 4), element_address(op.in, i, 4), 4);
+                copy_element(main, element_address(op.out, o, bytes), element_address(op.in, i, bytes),
+                             bytes);
             }
 }
 

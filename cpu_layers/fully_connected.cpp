@@ -15,9 +15,9 @@ using detail::load_f32;
 using detail::store_f32;
 
 /// Dot product of the input with weight row `w` (in_channels values), as the chip sums it.
-float dot(const uint8_t* main, uint32_t in, const float* w, uint32_t in_channels) {
+float dot(const uint8_t* main, uint32_t in, const float* w, uint32_t in_channels, bool sequential) {
     float sum = 0.0f;
-    if (in_channels % 8 == 0) {
+    if (in_channels % 8 == 0 && !sequential) {
         // The SDK's 8-way unrolled loop, reassociated by the compiler: per block of 8,
         // t = fma(x0, w0, x1*w1); t = t + sum; t = fma(x_k, w_k, t) for k = 2..7.
         for (uint64_t base = 0; base < in_channels; base += 8) {
@@ -45,6 +45,9 @@ float dot(const uint8_t* main, uint32_t in, const float* w, uint32_t in_channels
 /// from 0; with in_channels a multiple of 8, per block of 8:
 /// t = fma(x0, w0, x1*w1); t += sum; t = fma(x_k, w_k, t) for k = 2..7; sum = t
 /// (observed with GCC 12; the firmware's GCC 8.2 may differ: the least certain rule).
+/// op.sequential_sum (Maix-EMC's kpu.c, whose loop is not unrolled): the in-order fma sum for
+/// every in_channels; with it the Maix-EMC CIFAR-10 model reproduces all ten printed digits
+/// of the board capture (spec §17), with the unrolled order it misses the last digit.
 /// All outputs are written before the activation pass reads them back, as in the SDK.
 /// Throws std::invalid_argument if the op holds fewer weights or biases than its shape.
 void execute(const FullyConnectedOp& op, uint8_t* main) {
@@ -55,7 +58,7 @@ void execute(const FullyConnectedOp& op, uint8_t* main) {
 
     for (uint32_t o = 0; o < op.out_channels; ++o) {
         const float* row = op.weights.data() + uint64_t{o} * op.in_channels;
-        const float sum = dot(main, op.in, row, op.in_channels);
+        const float sum = dot(main, op.in, row, op.in_channels, op.sequential_sum);
         store_f32(main, element_address(op.out, o, 4), sum + op.bias[o]);
     }
 

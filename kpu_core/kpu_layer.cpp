@@ -10,6 +10,7 @@
 #include "kpu_core/conv.h"
 #include "kpu_core/kpu_ram_layout.h"
 #include "kpu_core/pool.h"
+#include "kpu_core/zero_point_terms.h"
 
 namespace kpusim::kpu {
 
@@ -48,9 +49,6 @@ std::vector<int32_t> read_weights(const LayerArgument& a, const uint8_t* bytes, 
     return w;
 }
 
-// arg x S >> shift, flooring (spec §6.2). |arg| < 2^23 and |S| < 2^34: no overflow.
-inline int64_t scaled(int64_t arg, int64_t sum, uint32_t shift) { return (arg * sum) >> shift; }
-
 template <typename Acc>
 void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vector<int32_t>& w,
                   uint8_t* kpu_ram, uint8_t* main_out, const KpuOptions& options,
@@ -68,8 +66,10 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     const uint32_t group_channels = dw ? 1 : ic;  // g_ic of spec §6.2
     const ActivationTable table = ActivationTable::decode(in.activation);
 
-    std::vector<int32_t> sx;
-    if (!dw) window_input_sums(x, k, 0, ic, sx);
+    // The arg_x term of every position (spec §6.2, §17): once for a normal layer, per output
+    // channel for a depthwise one.
+    std::vector<int64_t> x_term;
+    if (!dw) input_sum_term(x, k, 0, ic, a.arg_x, a.shr_x, options.arg_x_rule, x_term);
     std::vector<Acc> acc(pixels * kOutputBlock);
     std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
     std::vector<int64_t> bn_values(pixels);
@@ -86,24 +86,22 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             ao[j] = acc.data() + j * pixels;
         }
         const uint32_t c0 = dw ? o0 : 0;
-        if (dw) window_input_sums(x, k, c0, 1, sx);
+        if (dw) input_sum_term(x, k, c0, 1, a.arg_x, a.shr_x, options.arg_x_rule, x_term);
         std::fill(acc.begin(), acc.begin() + n * pixels, Acc{0});
         accumulate_products<Acc>(x, k, c0, group_channels, n, wo, ao);
 
         for (uint32_t j = 0; j < n; ++j) {
             const uint32_t o = o0 + j;
-            int64_t sw = 0;
-            for (uint32_t i = 0; i < group_channels * k2; ++i) sw += wo[j][i];
             const int64_t per_channel =
-                scaled(a.arg_w, sw, a.shr_w) + a.arg_add * static_cast<int64_t>(group_channels);
+                weight_sum_term(wo[j], group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule) +
+                a.arg_add * static_cast<int64_t>(group_channels);
             uint64_t word = 0;
             std::memcpy(&word, in.batchnorm + uint64_t{o} * 8, 8);  // host is little-endian
             const BatchNormEntry bn = BatchNormEntry::decode(word);
             bool no_segment = false;
             const Acc* ac = ao[j];
             for (uint64_t p = 0; p < pixels; ++p) {
-                const int64_t conv = static_cast<int64_t>(ac[p]) + scaled(a.arg_x, sx[p], a.shr_x) +
-                                     per_channel;
+                const int64_t conv = static_cast<int64_t>(ac[p]) + x_term[p] + per_channel;
                 bn_values[p] = apply_batchnorm(conv, bn);
             }
             activate_plane(bn_values.data(), pixels, table, options.activation_rule, activated.data(),

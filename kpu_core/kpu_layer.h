@@ -1,6 +1,8 @@
 // One KPU layer end to end: read the input feature map from KPU RAM, convolution,
 // batch-norm, activation, pooling, write-back to KPU RAM and the optional stream to main
-// memory. Bit-exact to the integer semantics of spec §6. Knows nothing of time.
+// memory. Bit-exact to the integer semantics of spec §6, with the arg_x / arg_w terms floored
+// per input channel as a real K210 computes them (spec §17; KpuOptions::arg_x_rule selects
+// nncase's whole-sum form). Knows nothing of time.
 #pragma once
 
 #include <cstddef>
@@ -8,12 +10,18 @@
 
 #include "kpu_core/activation.h"
 #include "kpu_core/layer_argument.h"
+#include "kpu_core/zero_point_terms.h"
 
 namespace kpusim::kpu {
 
 /// Options of the functional KPU.
 struct KpuOptions {
     ActivationRule activation_rule = ActivationRule::nncase_reference;
+    /// Granularity of the arg_x / arg_w flooring (kpu_core/zero_point_terms.h): per input
+    /// channel as the board computes it (default), or the whole sum as nncase's emulators.
+    /// Changes only layers whose arg_x or arg_w is not a multiple of 2^shr (no nncase-made
+    /// model; of ../shared/models only maixemc_cifar10_v3).
+    ArgXRule arg_x_rule = ArgXRule::per_channel;
 };
 
 /// Everything the KPU fetches for one layer (what para_start_addr, bwsx_base_addr and

@@ -12,13 +12,13 @@ namespace {
 constexpr uint32_t kKmdlIdentifier = 0x4B4D444C;  // 'KMDL', file bytes "LDMK" (spec §9.1)
 }
 
-Model parse_kmodel(std::vector<uint8_t> bytes) {
+Model parse_kmodel(std::vector<uint8_t> bytes, const KmodelReadOptions& options) {
     auto file = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
     const ByteReader r(file->data(), file->size());
     const uint32_t first = r.u32(0, "version");
     const std::string supported = std::string(" (kpusim supports kmodel version ") +
                                   kSupportedKmodelVersions + ")";
-    if (first == 3) return read_kmodel_v3(file);
+    if (first == 3) return read_kmodel_v3(file, options);
     if (first == kKmdlIdentifier) {
         const uint32_t version = r.u32(4, "version");
         throw KmodelError(KmodelErrorKind::unsupported_version,
@@ -39,8 +39,8 @@ Model parse_kmodel(std::vector<uint8_t> bytes) {
                       std::nullopt, "version");
 }
 
-Model load_kmodel(const std::string& path) {
-    return parse_kmodel(read_whole_file(path, "kmodel file"));
+Model load_kmodel(const std::string& path, const KmodelReadOptions& options) {
+    return parse_kmodel(read_whole_file(path, "kmodel file"), options);
 }
 
 }  // namespace kpusim

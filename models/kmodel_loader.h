@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "models/kmodel_read_options.h"
 #include "models/layer_graph.h"
 
 namespace kpusim {
@@ -16,10 +17,10 @@ inline constexpr const char* kSupportedKmodelVersions = "3";
 /// the V3 reader; 1 (the pre-nncase container), 'KMDL' V4/V5 and anything else are refused
 /// with KmodelError(unsupported_version) naming the version and the supported ones.
 /// Throws KmodelError for any malformed content (see kmodel_v3_reader.h), CapacityError
-/// when KPU feature maps run past the 2 MiB KPU RAM.
-Model parse_kmodel(std::vector<uint8_t> bytes);
+/// when KPU feature maps run past the 2 MiB KPU RAM. `options`: see kmodel_read_options.h.
+Model parse_kmodel(std::vector<uint8_t> bytes, const KmodelReadOptions& options = {});
 
 /// Read a file and parse it. Throws InputError when the file cannot be read.
-Model load_kmodel(const std::string& path);
+Model load_kmodel(const std::string& path, const KmodelReadOptions& options = {});
 
 }  // namespace kpusim

@@ -1,5 +1,6 @@
 #include "models/kmodel_v3_reader.h"
 
+#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -18,8 +19,12 @@ constexpr uint32_t kGeneralSramBytes = 6u * 1024 * 1024;  // spec §1
 struct TypeInfo {
     uint32_t code;
     const char* name;
-    bool runs_on_sdk;
+    bool runs_on_sdk;  ///< the standard Kendryte SDK's kpu.c runs it
 };
+
+// Layer types the standard SDK refuses but Maix-EMC's modified kpu.c runs (spec §17);
+// accepted unless KmodelReadOptions::strict_sdk.
+constexpr uint32_t kQuantizedFlatten = 21;
 
 constexpr TypeInfo kTypes[] = {
     {0, "INVALID", false},
@@ -71,7 +76,8 @@ struct MainTensor {
 
 class V3Reader {
 public:
-    explicit V3Reader(std::shared_ptr<const std::vector<uint8_t>> file) : file_(std::move(file)) {
+    V3Reader(std::shared_ptr<const std::vector<uint8_t>> file, const KmodelReadOptions& options)
+        : file_(std::move(file)), options_(options) {
         m_.file = file_;
     }
 
@@ -136,6 +142,19 @@ public:
             m_.outputs.push_back(out);
         }
         set_input();
+        if (!maixemc_layers_.empty()) {
+            // Only Maix-EMC's kpu.c runs this model: its FULLY_CONNECTED sums in order.
+            bool fc = false;
+            for (Layer& l : m_.layers)
+                if (auto* op = std::get_if<FullyConnectedOp>(&l.op)) fc = op->sequential_sum = true;
+            m_.notes.push_back("layer type 21 (QUANTIZED_TENSORFLOW_FLATTEN, layer " +
+                               maixemc_layers_ +
+                               ") is run as Maix-EMC's modified SDK (kpu.c) runs it; the "
+                               "standard Kendryte SDK refuses it (\"Layer is not supported.\")" +
+                               (fc ? "; the model's FULLY_CONNECTED layers sum in order as that "
+                                     "kpu.c's loop does"
+                                   : ""));
+        }
         return std::move(m_);
     }
 
@@ -166,6 +185,30 @@ private:
                                 std::to_string(kpu::kKpuRamBytes) + " bytes");
     }
 
+    // Bytes of a tensor of the given dimensions and element size, which must fit in the
+    // main-memory buffer: checked factor by factor, so that no product can wrap (three u32
+    // dimensions can exceed 2^64). Throws KmodelError naming `field` otherwise.
+    uint64_t tensor_bytes(uint32_t layer, const char* field, std::initializer_list<uint32_t> dims,
+                          uint32_t element_bytes) const {
+        uint64_t bytes = element_bytes;
+        for (uint32_t d : dims) {
+            if (d != 0 && bytes > m_.main_mem_usage / d)
+                throw KmodelError(KmodelErrorKind::out_of_bounds,
+                                  "a tensor of " + dims_text(dims) + " elements of " +
+                                      std::to_string(element_bytes) +
+                                      " bytes is larger than main_mem_usage (" +
+                                      std::to_string(m_.main_mem_usage) + " bytes)",
+                                  layer, field);
+            bytes *= d;
+        }
+        return bytes;
+    }
+    static std::string dims_text(std::initializer_list<uint32_t> dims) {
+        std::string s;
+        for (uint32_t d : dims) s += (s.empty() ? "" : " x ") + std::to_string(d);
+        return s;
+    }
+
     // Record a main-memory tensor written by layer i; later layers and outputs look it up.
     void wrote(Layer& layer, uint32_t offset, Shape shape, DataType type) {
         layer.out_shape = shape;
@@ -189,12 +232,18 @@ private:
                                   " is not a kmodel V3 layer type",
                               i, "type");
         layer.type_name = t->name;
-        if (!t->runs_on_sdk)
+        const bool maixemc = t->code == kQuantizedFlatten && !options_.strict_sdk;
+        if (!t->runs_on_sdk && !maixemc)
             throw KmodelError(KmodelErrorKind::unsupported_layer,
                               std::string("layer type ") + t->name + " (" +
                                   std::to_string(t->code) +
-                                  ") is not run by the K210 SDK runtime (\"Layer is not supported.\")",
+                                  ") is not run by the K210 SDK runtime (\"Layer is not supported.\")" +
+                                  (t->code == kQuantizedFlatten
+                                       ? "; Maix-EMC's modified kpu.c runs it (refused because "
+                                         "strict SDK checking is on)"
+                                       : ""),
                               i, "type");
+        if (maixemc) maixemc_layers_ += (maixemc_layers_.empty() ? "" : ", ") + std::to_string(i);
         auto u = [&](uint32_t off, const char* field) { return b.u32(off, field); };
         auto main = [&](const char* field, uint64_t off, uint64_t bytes) {
             check_main(i, field, off, bytes);
@@ -244,7 +293,8 @@ private:
                                        u(12, "kernel_size"), u(16, "channels")};
                 if (op.kernel_size == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "kernel_size is 0", i, "kernel_size");
-                main("main_mem_in_address", op.in, 4ull * op.kernel_size * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "kernel_size", {op.kernel_size, op.channels}, 4));
                 main("main_mem_out_address", op.out, 4ull * op.channels);
                 wrote(layer, op.out, vec_shape(op.channels), DataType::float32);
                 layer.op = op;
@@ -266,8 +316,10 @@ private:
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero kernel or stride", i,
                                       "kernel_width");
                 const uint64_t esize = layer.type_code == 8 ? 1 : 4;
-                main("main_mem_in_address", in, esize * w.in_w * w.in_h * w.in_c);
-                main("main_mem_out_address", out, esize * w.out_w * w.out_h * w.out_c);
+                main("main_mem_in_address", in,
+                     tensor_bytes(i, "in_shape", {w.in_w, w.in_h, w.in_c}, static_cast<uint32_t>(esize)));
+                main("main_mem_out_address", out,
+                     tensor_bytes(i, "out_shape", {w.out_w, w.out_h, w.out_c}, static_cast<uint32_t>(esize)));
                 const Shape s{1, w.out_c, w.out_h, w.out_w};
                 if (layer.type_code == 8) {
                     wrote(layer, out, s, DataType::uint8);
@@ -358,7 +410,14 @@ private:
                                       "activation " + std::to_string(op.act) +
                                           " is not linear (0), ReLU (1) or ReLU6 (2)",
                                       i, "act");
-                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;
+                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;  // < 2^64
+                if (nw > b.size() / 4)  // also keeps 4 * nw from wrapping
+                    throw KmodelError(KmodelErrorKind::truncated,
+                                      std::to_string(op.in_channels) + " x " +
+                                          std::to_string(op.out_channels) +
+                                          " float weights run past the layer body of " +
+                                          std::to_string(b.size()) + " bytes",
+                                      i, "weights");
                 const uint8_t* w = b.bytes(24, 4 * nw, "weights");
                 const uint8_t* bias = b.bytes(24 + 4 * nw, 4ull * op.out_channels, "bias");
                 op.weights.resize(nw);
@@ -371,13 +430,17 @@ private:
                 layer.op = std::move(op);
                 break;
             }
-            case 20: {
+            case 20:
+            case 21: {  // 21: uint8 elements, as Maix-EMC's kpu.c runs it (spec §17)
                 FlattenOp op{u(4, "main_mem_in_address"), u(8, "main_mem_out_address"),
                              u(12, "width"), u(16, "height"), u(20, "channels")};
-                const uint64_t n = uint64_t{op.width} * op.height * op.channels;
-                main("main_mem_in_address", op.in, 4 * n);
-                main("main_mem_out_address", op.out, 4 * n);
-                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(n)), DataType::float32);
+                op.type = layer.type_code == 20 ? DataType::float32 : DataType::uint8;
+                const uint64_t bytes = tensor_bytes(i, "channels", {op.width, op.height, op.channels},
+                                                    element_size(op.type));
+                main("main_mem_in_address", op.in, bytes);
+                main("main_mem_out_address", op.out, bytes);
+                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(bytes / element_size(op.type))),
+                      op.type);
                 layer.op = op;
                 break;
             }
@@ -389,8 +452,10 @@ private:
                 if (op.out_w == 0 || op.out_h == 0 || op.in_w == 0 || op.in_h == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero size", i, "out_width");
                 const uint64_t es = layer.type_code == 22 ? 4 : 1;
-                main("main_mem_in_address", op.in, es * op.in_w * op.in_h * op.channels);
-                main("main_mem_out_address", op.out, es * op.out_w * op.out_h * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "in_width", {op.in_w, op.in_h, op.channels}, static_cast<uint32_t>(es)));
+                main("main_mem_out_address", op.out,
+                     tensor_bytes(i, "out_width", {op.out_w, op.out_h, op.channels}, static_cast<uint32_t>(es)));
                 wrote(layer, op.out, Shape{1, op.channels, op.out_h, op.out_w},
                       es == 4 ? DataType::float32 : DataType::uint8);
                 layer.op = op;
@@ -402,6 +467,7 @@ private:
                 op.out = u(8, "main_mem_out_address");
                 op.channels = u(12, "channels");
                 op.channel_size = u(16, "channel_size");
+                const uint64_t n = tensor_bytes(i, "channel_size", {op.channels, op.channel_size}, 1);
                 const uint8_t* params = b.bytes(20, 8ull * op.channels, "quant_params");
                 for (uint32_t c = 0; c < op.channels; ++c) {
                     float s, z;
@@ -410,7 +476,6 @@ private:
                     op.scale.push_back(s);
                     op.bias.push_back(z);
                 }
-                const uint64_t n = uint64_t{op.channels} * op.channel_size;
                 main("main_mem_in_address", op.in, n);
                 main("main_mem_out_address", op.out, 4 * n);
                 wrote(layer, op.out, shape_at(op.in, n), DataType::float32);
@@ -439,7 +504,8 @@ private:
             case 10243: {
                 UploadOp op{u(4, "main_mem_in_address"), u(8, "kpu_mem_out_address"),
                             u(12, "width"), u(16, "height"), u(20, "channels")};
-                main("main_mem_in_address", op.in, uint64_t{op.width} * op.height * op.channels);
+                main("main_mem_in_address", op.in,
+                     tensor_bytes(i, "width", {op.width, op.height, op.channels}, 1));
                 check_kpu(i, "kpu_mem_out_address", op.kpu_row, op.width, op.height, op.channels);
                 layer.out_shape = Shape{1, op.channels, op.height, op.width};
                 layer.out_type = DataType::uint8;
@@ -529,6 +595,8 @@ private:
     }
 
     std::shared_ptr<const std::vector<uint8_t>> file_;
+    KmodelReadOptions options_;
+    std::string maixemc_layers_;  ///< indices of the layers only Maix-EMC's kpu.c runs
     Model m_;
     std::map<uint32_t, MainTensor> written_;
 };
@@ -540,8 +608,8 @@ const char* v3_layer_type_name(uint32_t code) {
     return t ? t->name : nullptr;
 }
 
-Model read_kmodel_v3(std::shared_ptr<const std::vector<uint8_t>> file) {
-    return V3Reader(std::move(file)).read();
+Model read_kmodel_v3(std::shared_ptr<const std::vector<uint8_t>> file, const KmodelReadOptions& options) {
+    return V3Reader(std::move(file), options).read();
 }
 
 }  // namespace kpusim

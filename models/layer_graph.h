@@ -73,8 +73,18 @@ struct FullyConnectedOp {                                              ///< (18)
     uint32_t act;                  ///< 0 linear, 1 ReLU, 2 ReLU6
     std::vector<float> weights;    ///< [out_channels][in_channels]
     std::vector<float> bias;       ///< [out_channels]
+    /// The dot product as a plain in-order loop, sum = fma(x_i, w_i, sum), whatever
+    /// in_channels: Maix-EMC's modified kpu.c (its FULLY_CONNECTED loop is not unrolled). The
+    /// reader sets it for models that only that runtime runs (layer type 21, spec §17).
+    /// false: the standard SDK's loop (cpu_layers/fully_connected.cpp).
+    bool sequential_sum = false;
 };
-struct FlattenOp { uint32_t in, out, width, height, channels; };       ///< (20), float CHW->HWC
+/// TENSORFLOW_FLATTEN (20, float32) and QUANTIZED_TENSORFLOW_FLATTEN (21, uint8; run only by
+/// Maix-EMC's modified kpu.c, spec §17): CHW -> HWC. Same 24-byte body for both.
+struct FlattenOp {
+    uint32_t in, out, width, height, channels;
+    DataType type = DataType::float32;  ///< element type: float32 (20) or uint8 (21)
+};
 struct ResizeNearestOp {                                               ///< (22) float, (23) uint8
     uint32_t in, out, in_w, in_h, channels, out_w, out_h;
     int32_t align_corners;
@@ -135,6 +145,9 @@ struct Model {
     ModelInput input;
     std::vector<ModelOutput> outputs;
     std::vector<Layer> layers;
+    /// What a report should tell about how the model is run, e.g. a layer type that only a
+    /// modified SDK runs (empty for models the standard SDK runs as they are).
+    std::vector<std::string> notes;
 
     uint64_t file_size() const { return file ? file->size() : 0; }
     /// Largest layer body in bytes (what the flash runner sizes its buffers by).

@@ -50,6 +50,7 @@ nlohmann::ordered_json config_json(const RunReport& r) {
         {"model_address", s.model_address},
         {"ram_budget_bytes", s.ram_budget_bytes},
         {"activation_rule", kpu::to_string(s.kpu.activation_rule)},
+        {"arg_x_rule", kpu::to_string(s.kpu.arg_x_rule)},
         {"parameters", s.parameters.to_json()},
     };
 }
@@ -136,6 +137,7 @@ nlohmann::ordered_json to_json(const RunReport& r) {
         {"largest_body_bytes", m.largest_body()},
         {"input", {{"shape", shape_json(m.input.shape)}, {"dtype", to_string(m.input.type)}}},
     };
+    if (!m.notes.empty()) j["model"]["notes"] = m.notes;
     j["input"] = r.input_description;
     j["config"] = config_json(r);
     if (r.runs.size() == 1) {
@@ -183,11 +185,14 @@ std::string to_text(const RunReport& r) {
     for (const auto& [name, n] : layer_counts(m))
         counts += fmt::format("{}{} x{}", counts.empty() ? "" : ", ", name, n);
     o << fmt::format("         layers: {}\n", counts);
+    for (const std::string& note : m.notes) o << fmt::format("         note: {}\n", note);
     o << fmt::format("input    {} {} ({})\n", to_string(m.input.shape), to_string(m.input.type),
                      r.input_description);
     o << fmt::format("clocks   CPU {} Hz, KPU {} Hz; source {}; SPI speed {} Hz requested, {} lanes{}; batch_size {}\n",
                      s.cpu_hz, s.kpu_hz, to_string(s.source), s.spi_speed_hz, s.flash_lanes,
                      s.flash_ddr ? " DDR" : "", s.batch_size);
+    o << fmt::format("KPU      activation rule {}, arg_x rule {}\n", kpu::to_string(s.kpu.activation_rule),
+                     kpu::to_string(s.kpu.arg_x_rule));
 
     // Per-layer table.
     if (r.runs.size() == 1) {

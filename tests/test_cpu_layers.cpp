@@ -551,6 +551,28 @@ TEST(CpuLayers, FullyConnectedReassociatedBlocksWhenInChannelsMultipleOf8) {
     EXPECT_EQ(m.f32(128), 0x1.000002p+0f);
 }
 
+TEST(CpuLayers, FullyConnectedSequentialSumOfMaixEmcForMultiplesOf8) {
+    // Maix-EMC's kpu.c (op.sequential_sum): the in-order fma sum also for 8 and 16 inputs,
+    // so the two cases above give the sequential results 0.5 + 2^-24 and 1.
+    MainMemory m(256);
+    std::vector<float> x(8, 0.0f), w(8, 0.0f);
+    x[0] = 1.0f, w[0] = -0x1.002p+0f, x[1] = 0x1.001p+0f, w[1] = 0x1.001p+0f;
+    m.put_f32(0, x);
+    FullyConnectedOp op{0, 128, 8, 1, 0, w, {0.5f}};
+    op.sequential_sum = true;
+    execute(op, m.data());
+    EXPECT_EQ(m.f32(128), 0x1.000002p-1f);
+
+    std::vector<float> x2(16, 0.0f), w2(16, 0.0f);
+    x2[0] = w2[0] = 1.0f;
+    x2[8] = w2[8] = x2[9] = w2[9] = 0x1p-12f;
+    m.put_f32(0, x2);
+    FullyConnectedOp op2{0, 128, 16, 1, 0, w2, {0.0f}};
+    op2.sequential_sum = true;
+    execute(op2, m.data());
+    EXPECT_EQ(m.f32(128), 1.0f);
+}
+
 TEST(CpuLayers, FullyConnectedActivations) {
     // 1 input of value 1; weights {-2, 3, 10, 0}; biases {0, 0, 0, NaN}: pre-activation
     // {-2, 3, 10, NaN}.

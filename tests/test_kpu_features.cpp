@@ -3,7 +3,8 @@
 // streamed to main memory with expectations worked out independently of kpu_core:
 //   - by hand for tiny inputs (the arithmetic is in the comments), or
 //   - by the straightforward reference below, written directly from kmodel-spec.md §6 on dense
-//     CHW arrays (no KPU RAM layout, no code shared with kpu_core).
+//     CHW arrays (no KPU RAM layout, no code shared with kpu_core), under either arg_x rule
+//     (spec §17: per input channel as the board, or the whole sum as nncase's emulators).
 // The second half holds negative tests: malformed files that parse_kmodel must reject.
 #include <gtest/gtest.h>
 
@@ -25,8 +26,11 @@ namespace kpusim {
 namespace {
 
 using kpu::ActivationRule;
+using kpu::ArgXRule;
 constexpr ActivationRule kRef = ActivationRule::nncase_reference;
 constexpr ActivationRule kV01 = ActivationRule::nncase_v01_emulator;
+constexpr ArgXRule kBoard = ArgXRule::per_channel;
+constexpr ArgXRule kWhole = ArgXRule::whole_sum;
 
 // =============================================================================================
 // Independent reference (spec §6), dense CHW, 64-bit integers.
@@ -141,15 +145,19 @@ std::vector<uint8_t> pool(const std::vector<uint8_t>& a, uint32_t W, uint32_t H,
     return out;
 }
 
-/// Convolution stage (spec §6.1, §6.2) for output channel o at (y, x).
+/// Convolution stage (spec §6.1, §6.2) for output channel o at (y, x). The arg_x and arg_w
+/// terms: per_channel floors each input channel's product, then sums (spec §17);
+/// whole_sum floors the product of the summed window once (spec §6.2, nncase).
 int64_t conv_at(const KpuConvDesc& d, const std::vector<uint8_t>& in,
-                const std::vector<int64_t>& w, uint32_t o, uint32_t y, uint32_t x) {
+                const std::vector<int64_t>& w, uint32_t o, uint32_t y, uint32_t x,
+                ArgXRule arg_rule = kBoard) {
     const uint32_t W = d.in_width, H = d.in_height, k = d.kernel;
     const int off = k == 3 ? 1 : 0;
     const uint32_t gic = d.depthwise ? 1 : d.in_channels;
-    int64_t sxw = 0, sx = 0, sw = 0;
+    int64_t sxw = 0, sx = 0, sw = 0, x_terms = 0, w_terms = 0;
     for (uint32_t gi = 0; gi < gic; ++gi) {
         const uint32_t c = d.depthwise ? o : gi;
+        int64_t sx_c = 0, sw_c = 0;
         for (uint32_t ky = 0; ky < k; ++ky)
             for (uint32_t kx = 0; kx < k; ++kx) {
                 const int iy = static_cast<int>(y + ky) - off, ix = static_cast<int>(x + kx) - off;
@@ -158,17 +166,25 @@ int64_t conv_at(const KpuConvDesc& d, const std::vector<uint8_t>& in,
                 const int64_t X = inside ? in[(c * H + iy) * W + ix] : d.pad_value;
                 const int64_t Wt = w[((o * gic + gi) * k + ky) * k + kx];
                 sxw += X * Wt;
-                sx += X;
-                sw += Wt;
+                sx_c += X;
+                sw_c += Wt;
             }
+        sx += sx_c;
+        sw += sw_c;
+        x_terms += floor_shift(int64_t{d.arg_x} * sx_c, d.shr_x);
+        w_terms += floor_shift(int64_t{d.arg_w} * sw_c, d.shr_w);
     }
-    return sxw + floor_shift(int64_t{d.arg_x} * sx, d.shr_x) +
-           floor_shift(int64_t{d.arg_w} * sw, d.shr_w) + d.arg_add * static_cast<int64_t>(gic);
+    if (arg_rule == kWhole) {
+        x_terms = floor_shift(int64_t{d.arg_x} * sx, d.shr_x);
+        w_terms = floor_shift(int64_t{d.arg_w} * sw, d.shr_w);
+    }
+    return sxw + x_terms + w_terms + d.arg_add * static_cast<int64_t>(gic);
 }
 
 /// The whole layer: dense IC x H x W in, dense OC x OH x OW out.
 std::vector<uint8_t> layer(const KpuConvDesc& d, const std::vector<uint8_t>& in,
-                           ActivationRule rule = kRef, bool eight_bit = true) {
+                           ActivationRule rule = kRef, bool eight_bit = true,
+                           ArgXRule arg_rule = kBoard) {
     const uint32_t W = d.in_width, H = d.in_height;
     EXPECT_EQ(in.size(), std::size_t{d.in_channels} * W * H) << "reference input size";
     std::vector<int64_t> w;
@@ -183,7 +199,7 @@ std::vector<uint8_t> layer(const KpuConvDesc& d, const std::vector<uint8_t>& in,
         const BnEntry& bn = d.bn.at(o);
         for (uint32_t y = 0; y < H; ++y)
             for (uint32_t x = 0; x < W; ++x) {
-                const int64_t conv = conv_at(d, in, w, o, y, x);
+                const int64_t conv = conv_at(d, in, w, o, y, x, arg_rule);
                 const int64_t b = floor_shift(conv * int64_t{bn.mul}, bn.shift) + int64_t{bn.add};
                 plane[y * W + x] = activate(b, d.act, rule);
             }
@@ -312,10 +328,12 @@ std::vector<uint8_t> first_bytes(const OutputTensor& t, std::size_t n) {
 std::vector<std::vector<uint8_t>> run_model(const std::vector<uint8_t>& file,
                                             const std::vector<std::size_t>& sizes,
                                             const std::vector<uint8_t>& input,
-                                            ActivationRule rule = kRef) {
+                                            ActivationRule rule = kRef,
+                                            ArgXRule arg_rule = kBoard) {
     const Model m = parse_kmodel(file);
     kpu::KpuOptions opt;
     opt.activation_rule = rule;
+    opt.arg_x_rule = arg_rule;
     const std::vector<OutputTensor> outs = run_functional(m, input, opt);
     EXPECT_EQ(outs.size(), sizes.size());
     std::vector<std::vector<uint8_t>> r;
@@ -326,13 +344,14 @@ std::vector<std::vector<uint8_t>> run_model(const std::vector<uint8_t>& file,
 
 /// One conv layer streaming to main memory offset 0, declared as the model's only output.
 std::vector<uint8_t> run_conv(KpuConvDesc d, const std::vector<uint8_t>& input,
-                              ActivationRule rule = kRef, bool eight_bit = true) {
+                              ActivationRule rule = kRef, bool eight_bit = true,
+                              ArgXRule arg_rule = kBoard) {
     d.main_mem_out = 0;
     KmodelV3Builder b;
     b.set_eight_bit(eight_bit);
     b.add_conv(d);
     b.add_output(0, d.out_elements());
-    return run_model(b.build(), {d.out_elements()}, input, rule).at(0);
+    return run_model(b.build(), {d.out_elements()}, input, rule, arg_rule).at(0);
 }
 
 /// Compare with a readable report of the first mismatches (channel, row, column).
@@ -358,9 +377,9 @@ void expect_same(const std::vector<uint8_t>& got, const std::vector<uint8_t>& ex
 /// Build, run and compare one conv against the reference.
 void check_conv(const KpuConvDesc& d, const std::vector<uint8_t>& input,
                 ActivationRule rule = kRef, bool eight_bit = true,
-                const std::string& what = "conv") {
-    const std::vector<uint8_t> expected = ref::layer(d, input, rule, eight_bit);
-    const std::vector<uint8_t> got = run_conv(d, input, rule, eight_bit);
+                const std::string& what = "conv", ArgXRule arg_rule = kBoard) {
+    const std::vector<uint8_t> expected = ref::layer(d, input, rule, eight_bit, arg_rule);
+    const std::vector<uint8_t> got = run_conv(d, input, rule, eight_bit, arg_rule);
     expect_same(got, expected, d.out_width(), d.out_height(), what);
 }
 
@@ -482,6 +501,69 @@ TEST(KpuFeature, HandLargeArgsUseFullWidths) {
     d.arg_add = 51277;
     d.bn = {BnEntry{-1, 300, 0}};
     EXPECT_EQ(run_conv(d, {200}), (std::vector<uint8_t>{23}));
+}
+
+TEST(KpuFeature, HandArgXFlooredPerInputChannelOnTheBoard) {
+    // Two input channels, one pixel each: X = {1, 1}, weights {0, 0} (S_xw = 0), arg_x 1 >> 1.
+    //   board (per channel): (1*1 >> 1) + (1*1 >> 1) = 0 + 0 = 0     -> bn = 100
+    //   nncase (whole sum):  (1*2) >> 1 = 1                          -> bn = 101
+    // arg_x -1 >> 1:
+    //   board: (-1 >> 1) + (-1 >> 1) = -1 + -1 = -2                    -> 98
+    //   nncase: (-2) >> 1 = -1                                         -> 99
+    KpuConvDesc d = shape(1, 1, 2, 1);
+    d.weights = {0, 0};
+    d.arg_x = 1;
+    d.shr_x = 1;
+    d.bn = {BnEntry{1, 100, 0}};
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kBoard), (std::vector<uint8_t>{100}));
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kWhole), (std::vector<uint8_t>{101}));
+    d.arg_x = -1;
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kBoard), (std::vector<uint8_t>{98}));
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kWhole), (std::vector<uint8_t>{99}));
+    // arg_x 2 >> 1 is exact: both rules give (2 >> 1) * 2 = 2 -> 102.
+    d.arg_x = 2;
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kBoard), (std::vector<uint8_t>{102}));
+    EXPECT_EQ(run_conv(d, {1, 1}, kRef, true, kWhole), (std::vector<uint8_t>{102}));
+}
+
+TEST(KpuFeature, HandArgXPerChannelOverThreeByThreeWindows) {
+    // Two 3x1 channels [1 2 3] and [3 2 1], pad 0, 3x3 zero weights, arg_x 1 >> 2.
+    // Window sums at x = 0, 1, 2: channel 0: 3, 6, 5; channel 1: 5, 6, 3.
+    //   board:  (3>>2)+(5>>2) = 0+1 = 1;  (6>>2)+(6>>2) = 1+1 = 2;  (5>>2)+(3>>2) = 1+0 = 1
+    //   nncase: 8>>2 = 2;                 12>>2 = 3;                8>>2 = 2
+    KpuConvDesc d = shape(3, 1, 2, 1, 3);
+    d.weights.assign(18, 0);
+    d.arg_x = 1;
+    d.shr_x = 2;
+    d.bn = {BnEntry{1, 50, 0}};
+    const std::vector<uint8_t> in = {1, 2, 3, 3, 2, 1};
+    EXPECT_EQ(run_conv(d, in, kRef, true, kBoard), (std::vector<uint8_t>{51, 52, 51}));
+    EXPECT_EQ(run_conv(d, in, kRef, true, kWhole), (std::vector<uint8_t>{52, 53, 52}));
+}
+
+TEST(KpuFeature, HandArgWFlooredPerInputChannelToo) {
+    // The same granularity applied to arg_w (inferred, not observed): X = 0 everywhere,
+    // weights {1, 1} over two channels, arg_w 1 >> 1.
+    //   board: (1 >> 1) + (1 >> 1) = 0 -> 100;  nncase: (1*2) >> 1 = 1 -> 101.
+    KpuConvDesc d = shape(1, 1, 2, 1);
+    d.weights = {1, 1};
+    d.arg_w = 1;
+    d.shr_w = 1;
+    d.bn = {BnEntry{1, 100, 0}};
+    EXPECT_EQ(run_conv(d, {0, 0}, kRef, true, kBoard), (std::vector<uint8_t>{100}));
+    EXPECT_EQ(run_conv(d, {0, 0}, kRef, true, kWhole), (std::vector<uint8_t>{101}));
+}
+
+TEST(KpuFeature, HandDepthwiseArgXIsTheSameUnderBothRules) {
+    // Depthwise: one input channel per output, so both rules floor the same single product.
+    // Channel 0 X = 3: (3 * -3) >> 2 = -9 >> 2 = -3; channel 1 X = 5: -15 >> 2 = -4.
+    KpuConvDesc d = shape(1, 1, 2, 2, 1, true);
+    d.weights = {0, 0};
+    d.arg_x = -3;
+    d.shr_x = 2;
+    d.bn = {BnEntry{1, 100, 0}, BnEntry{1, 100, 0}};
+    EXPECT_EQ(run_conv(d, {3, 5}, kRef, true, kBoard), (std::vector<uint8_t>{97, 96}));
+    EXPECT_EQ(run_conv(d, {3, 5}, kRef, true, kWhole), (std::vector<uint8_t>{97, 96}));
 }
 
 /// A 1-channel identity conv (weight 1, BN identity, identity activation) with pooling.
@@ -749,7 +831,9 @@ TEST(KpuFeature, ArgShiftsAndFlooringAgainstReference) {
         d.pad_value = static_cast<uint8_t>(rng.range(0, 5));
         for (auto& b : d.bn) b = BnEntry{1, 0, 0};
         d.act = activation_table({ActSegment{-129, 1, 0, 0}});  // out = bn + 129
-        check_conv(d, rng.bytes(ic * 5 * 3, 0, 5), kRef, true, "seed " + std::to_string(seed));
+        const std::vector<uint8_t> in = rng.bytes(ic * 5 * 3, 0, 5);
+        check_conv(d, in, kRef, true, "board rule, seed " + std::to_string(seed), kBoard);
+        check_conv(d, in, kRef, true, "nncase rule, seed " + std::to_string(seed), kWhole);
     }
 }
 
@@ -784,8 +868,91 @@ TEST(KpuFeature, WideArgumentRangesAgainstReference) {
             d.bn.push_back(BnEntry{mul, static_cast<int32_t>(add), 15});
         }
         d.act = activation_table({ActSegment{-2048, 1, 4, 0}});
-        check_conv(d, in, kRef, true, "wide seed " + std::to_string(seed));
+        check_conv(d, in, kRef, true, "wide seed " + std::to_string(seed), kBoard);
+        check_conv(d, in, kRef, true, "wide seed (nncase rule) " + std::to_string(seed), kWhole);
     }
+}
+
+/// A random layer whose arg_x and arg_w are not multiples of 2^shr (as Maix-EMC writes them),
+/// with BN scale 1 so that a difference of one in conv shows in the output byte. Small data
+/// (`in` 0..6, weights 0..1) keep conv within the identity window of the activation.
+KpuConvDesc inexact_args_layer(Rng& rng, uint32_t W, uint32_t H, uint32_t IC, uint32_t OC,
+                               uint32_t k, bool dw, const std::vector<uint8_t>& in) {
+    KpuConvDesc d = shape(W, H, IC, OC, k, dw);
+    for (uint32_t i = 0; i < d.weight_count(); ++i)
+        d.weights.push_back(static_cast<uint8_t>(rng.range(0, 1)));
+    d.arg_x = static_cast<int32_t>(rng.range(-50000, 50000)) | 1;  // odd: never exact
+    d.shr_x = 15;
+    d.arg_w = static_cast<int32_t>(rng.range(-50000, 50000)) | 1;
+    d.shr_w = 13;
+    d.pad_value = static_cast<uint8_t>(rng.range(0, 6));
+    const std::vector<int64_t> w(d.weights.begin(), d.weights.end());
+    d.bn.clear();
+    for (uint32_t o = 0; o < OC; ++o) {
+        // Centre the channel under the board rule; identity BN otherwise.
+        int64_t sum = 0;
+        for (uint32_t y = 0; y < H; ++y)
+            for (uint32_t x = 0; x < W; ++x) sum += ref::conv_at(d, in, w, o, y, x, kBoard);
+        d.bn.push_back(BnEntry{1, static_cast<int32_t>(-sum / (int64_t{W} * H)), 0});
+    }
+    d.act = activation_table({ActSegment{-129, 1, 0, 0}});  // out = bn + 129 (exact)
+    return d;
+}
+
+TEST(KpuFeature, ArgXRulesDifferOnInexactArgsAgainstReference) {
+    // arg_x / arg_w with low bits set and several input channels: the rules give different
+    // bytes, and each matches the reference under its own rule.
+    for (uint64_t seed = 90; seed < 94; ++seed) {
+        Rng rng(seed);
+        const bool k3 = seed % 2 == 0;
+        const uint32_t W = 7, H = 5, IC = k3 ? 5 : 9, OC = 5;
+        const std::vector<uint8_t> in = rng.bytes(std::size_t{IC} * W * H, 0, 6);
+        const KpuConvDesc d = inexact_args_layer(rng, W, H, IC, OC, k3 ? 3 : 1, false, in);
+        const std::string what = "seed " + std::to_string(seed);
+        check_conv(d, in, kRef, true, "board, " + what, kBoard);
+        check_conv(d, in, kRef, true, "nncase, " + what, kWhole);
+        EXPECT_NE(run_conv(d, in, kRef, true, kBoard), run_conv(d, in, kRef, true, kWhole)) << what;
+    }
+}
+
+TEST(KpuFeature, ArgXRulesAgreeOnExactArgsAndDepthwise) {
+    // nncase's encoding (arg = integer x 2^15, shift 15): both rules give identical bytes on
+    // a normal layer; a depthwise layer agrees even with inexact args.
+    for (uint64_t seed = 95; seed < 98; ++seed) {
+        Rng rng(seed);
+        KpuConvDesc d = shape(9, 6, 6, 5, 3, false, 1);
+        randomise(d, rng);
+        const std::vector<uint8_t> in = rng.bytes(6 * 9 * 6);
+        d.arg_x *= 32768;
+        d.shr_x = 15;
+        d.arg_w = static_cast<int32_t>(rng.range(-200, 200)) * 8;
+        d.shr_w = 3;
+        centre(d, in, rng);
+        const std::string what = "seed " + std::to_string(seed);
+        check_conv(d, in, kRef, true, "exact args, " + what, kBoard);
+        EXPECT_EQ(run_conv(d, in, kRef, true, kBoard), run_conv(d, in, kRef, true, kWhole)) << what;
+    }
+    Rng rng(99);
+    const std::vector<uint8_t> in = rng.bytes(4 * 7 * 5, 0, 6);
+    const KpuConvDesc dw = inexact_args_layer(rng, 7, 5, 4, 4, 3, true, in);
+    check_conv(dw, in, kRef, true, "depthwise inexact args", kBoard);
+    EXPECT_EQ(run_conv(dw, in, kRef, true, kBoard), run_conv(dw, in, kRef, true, kWhole));
+}
+
+TEST(KpuFeature, ArgRuleHelpers) {
+    EXPECT_TRUE(kpu::arg_rules_agree(-3 * 32768, 15));
+    EXPECT_TRUE(kpu::arg_rules_agree(12345, 0));
+    EXPECT_FALSE(kpu::arg_rules_agree(-3909032, 15));  // maixemc_cifar10_v3, layer 0
+    EXPECT_FALSE(kpu::arg_rules_agree(-3906599, 15));  // layer 3
+    EXPECT_FALSE(kpu::arg_rules_agree(1, 1));
+    EXPECT_EQ(kpu::parse_arg_x_rule("board"), kBoard);
+    EXPECT_EQ(kpu::parse_arg_x_rule("per-channel"), kBoard);
+    EXPECT_EQ(kpu::parse_arg_x_rule("nncase"), kWhole);
+    EXPECT_EQ(kpu::parse_arg_x_rule("whole-sum"), kWhole);
+    EXPECT_THROW(kpu::parse_arg_x_rule("floor"), std::invalid_argument);
+    EXPECT_STREQ(kpu::to_string(kBoard), "board");
+    EXPECT_STREQ(kpu::to_string(kWhole), "nncase");
+    EXPECT_EQ(kpu::KpuOptions{}.arg_x_rule, kBoard);
 }
 
 TEST(KpuFeature, NncaseReluTableAgainstReference) {
