@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kpu_core/postprocess_simd.h"
 #include "kpu_core/rounding.h"
 
 namespace kpusim::kpu {
@@ -104,6 +105,14 @@ void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table,
                     uint8_t* out, bool* no_segment) {
     if (n == 0) return;
     const auto [lo_it, hi_it] = std::minmax_element(bn, bn + n);
+    activate_plane(bn, n, table, rule, out, no_segment, *lo_it, *hi_it, false);
+}
+
+void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
+                    uint8_t* out, bool* no_segment, int64_t min_value, int64_t max_value, bool simd) {
+    if (n == 0) return;
+    const int64_t* lo_it = &min_value;
+    const int64_t* hi_it = &max_value;
     if (!table.starts_sorted || !in_segment(*lo_it, table.segments[0].x_start, rule)) {
         for (uint64_t i = 0; i < n; ++i) out[i] = activate(bn[i], table, rule, no_segment);
         return;
@@ -126,7 +135,9 @@ void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table,
         const uint64_t mul = static_cast<uint64_t>(top.y_mul);
         const uint64_t mask = sh ? (uint64_t{1} << sh) - 1 : 0, half = sh ? uint64_t{1} << (sh - 1) : 0;
         const bool reference = rule == ActivationRule::nncase_reference;
-        for (uint64_t i = 0; i < n; ++i) {
+        const uint64_t done =
+            simd ? simd::activate_linear(bn, n, top.x_start, mul, sh, top.result_bias, constant, reference, out) : 0;
+        for (uint64_t i = done; i < n; ++i) {
             const int64_t v = bn[i];
             const bool inside = reference ? v > top.x_start : v >= top.x_start;
             const uint64_t p = inside ? (static_cast<uint64_t>(v) - static_cast<uint64_t>(top.x_start)) * mul : 0;

@@ -58,4 +58,9 @@ uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, 
 void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
                     uint8_t* out, bool* no_segment);
 
+/// activate_plane() with the minimum `lo` and maximum `hi` of bn[0..n) already known, and,
+/// when `simd` is true, the AVX2 loop of postprocess_simd.h where the CPU has it (same results).
+void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
+                    uint8_t* out, bool* no_segment, int64_t lo, int64_t hi, bool simd);
+
 }  // namespace kpusim::kpu

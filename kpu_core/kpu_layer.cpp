@@ -1,15 +1,21 @@
 #include "kpu_core/kpu_layer.h"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kpu_core/batchnorm.h"
 #include "kpu_core/conv.h"
+#include "kpu_core/conv_fast.h"
 #include "kpu_core/kpu_ram_layout.h"
 #include "kpu_core/pool.h"
+#include "kpu_core/postprocess_simd.h"
 
 namespace kpusim::kpu {
 
@@ -23,7 +29,9 @@ PaddedInput read_input(const LayerArgument& a, const uint8_t* kpu_ram) {
     in.width = a.in_width();
     in.pad = a.kernel_size() == 3 ? 1 : 0;
     const uint32_t pw = in.padded_width(), ph = in.padded_height();
-    in.pixels.assign(uint64_t{in.channels} * ph * pw, static_cast<int16_t>(a.pad_value));
+    // kPaddedInputSlack: the fast kernels read whole tiles past the last plane.
+    in.pixels.assign(uint64_t{in.channels} * ph * pw + kPaddedInputSlack,
+                     static_cast<int16_t>(a.pad_value));
     const RowLayout l = row_layout(in.width);
     const uint8_t* base = kpu_ram + uint64_t{a.image_src_addr} * kKpuRamRowBytes;
     for (uint32_t c = 0; c < in.channels; ++c) {
@@ -70,7 +78,22 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
 
     std::vector<int32_t> sx;
     if (!dw) window_input_sums(x, k, 0, ic, sx);
-    std::vector<Acc> acc(pixels * kOutputBlock);
+    // Fast kernel (8-bit weights): S_xw of every output at once, rows of x.padded_width().
+    const bool fast = std::is_same_v<Acc, int32_t> && !options.reference_kernels;
+    const bool simd_post = !options.reference_kernels;  // AVX2 batch-norm and activation
+    std::unique_ptr<Acc[]> acc_buffer;  // not zeroed: the fast kernel writes every element
+    uint64_t acc_row = width, acc_plane = pixels;
+    if (fast) {
+        const FastAccLayout layout = fast_acc_layout(x);
+        acc_row = layout.row_stride;
+        acc_plane = layout.plane_stride;
+        acc_buffer.reset(new Acc[layout.elements(oc)]);
+        if constexpr (std::is_same_v<Acc, int32_t>)
+            conv_products_fast(x, k, dw, oc, w.data(), acc_buffer.get());
+    } else {
+        acc_buffer.reset(new Acc[pixels * kOutputBlock]);
+    }
+    Acc* const acc = acc_buffer.get();
     std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
     std::vector<int64_t> bn_values(pixels);
 
@@ -83,12 +106,14 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         Acc* ao[kOutputBlock];
         for (uint32_t j = 0; j < n; ++j) {
             wo[j] = w.data() + uint64_t{o0 + j} * group_channels * k2;
-            ao[j] = acc.data() + j * pixels;
+            ao[j] = acc + (fast ? uint64_t{o0 + j} : j) * acc_plane;
         }
         const uint32_t c0 = dw ? o0 : 0;
         if (dw) window_input_sums(x, k, c0, 1, sx);
-        std::fill(acc.begin(), acc.begin() + n * pixels, Acc{0});
-        accumulate_products<Acc>(x, k, c0, group_channels, n, wo, ao);
+        if (!fast) {
+            std::fill(acc, acc + n * pixels, Acc{0});
+            accumulate_products<Acc>(x, k, c0, group_channels, n, wo, ao);
+        }
 
         for (uint32_t j = 0; j < n; ++j) {
             const uint32_t o = o0 + j;
@@ -101,13 +126,26 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             const BatchNormEntry bn = BatchNormEntry::decode(word);
             bool no_segment = false;
             const Acc* ac = ao[j];
-            for (uint64_t p = 0; p < pixels; ++p) {
-                const int64_t conv = static_cast<int64_t>(ac[p]) + scaled(a.arg_x, sx[p], a.shr_x) +
-                                     per_channel;
-                bn_values[p] = apply_batchnorm(conv, bn);
+            int64_t lo = INT64_MAX, hi = INT64_MIN;
+            for (uint32_t y = 0; y < height; ++y) {
+                const uint64_t row = uint64_t{y} * width;
+                uint64_t xi = 0;
+                if constexpr (std::is_same_v<Acc, int32_t>)
+                    if (simd_post)
+                        xi = simd::conv_batchnorm(ac + y * acc_row, sx.data() + row, width, a.arg_x, a.shr_x,
+                                                  per_channel, bn.norm_mul, bn.norm_shift, bn.norm_add,
+                                                  bn_values.data() + row, &lo, &hi);
+                for (; xi < width; ++xi) {
+                    const uint64_t p = row + xi;
+                    const int64_t conv = static_cast<int64_t>(ac[y * acc_row + xi]) +
+                                         scaled(a.arg_x, sx[p], a.shr_x) + per_channel;
+                    bn_values[p] = apply_batchnorm(conv, bn);
+                    lo = std::min(lo, bn_values[p]);
+                    hi = std::max(hi, bn_values[p]);
+                }
             }
             activate_plane(bn_values.data(), pixels, table, options.activation_rule, activated.data(),
-                           &no_segment);
+                           &no_segment, lo, hi, simd_post);
             if (no_segment)
                 throw std::runtime_error("KPU layer " + std::to_string(layer_index) +
                                          ": output channel " + std::to_string(o) +

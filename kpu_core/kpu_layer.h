@@ -14,6 +14,11 @@ namespace kpusim::kpu {
 /// Options of the functional KPU.
 struct KpuOptions {
     ActivationRule activation_rule = ActivationRule::nncase_reference;
+    /// Use the scalar reference kernels: the multiply-accumulate of conv.h accumulate_products
+    /// instead of the fast one (conv_fast.h), and the scalar batch-norm / activation instead of
+    /// the AVX2 ones (postprocess_simd.h). Both give the same results bit for bit. 16-bit
+    /// weights always use the reference multiply-accumulate.
+    bool reference_kernels = false;
 };
 
 /// Everything the KPU fetches for one layer (what para_start_addr, bwsx_base_addr and
