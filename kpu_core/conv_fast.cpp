@@ -158,8 +158,43 @@ KPUSIM_AVX2 void normal_block_avx2(const PaddedInput& in, const Geometry& g, uin
     }
 }
 
+// The same kernel with vpdpwssd (AVX-512 VNNI, 256-bit): acc + a0 * w0 + a1 * w1 in one
+// instruction, wrapping like pmaddwd + paddd (which never wrap here, see conv_fast.h).
+#define KPUSIM_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512vnni")))
+
+template <int OB>
+KPUSIM_VNNI void normal_block_vnni(const PaddedInput& in, const Geometry& g, uint64_t q_begin,
+                                   uint64_t q_end, const int32_t* wp, int32_t* const* out) {
+    const uint32_t channels = in.channels, pairs = (channels + 1) / 2, taps = g.taps;
+    for (uint64_t q0 = q_begin; q0 < q_end; q0 += kTile) {
+        __m256i lo_acc[OB], hi_acc[OB];
+        for (int j = 0; j < OB; ++j) lo_acc[j] = hi_acc[j] = _mm256_setzero_si256();
+        const int32_t* wv = wp;
+        for (uint32_t cp = 0; cp < pairs; ++cp) {
+            const uint32_t c = 2 * cp;
+            const int16_t* pa = in.plane(c) + q0;
+            const int16_t* pb = c + 1 < channels ? in.plane(c + 1) + q0 : pa;
+            for (uint32_t t = 0; t < taps; ++t, wv += OB) {
+                const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pa + g.offset[t]));
+                const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pb + g.offset[t]));
+                const __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+                for (int j = 0; j < OB; ++j) {
+                    const __m256i w = _mm256_set1_epi32(wv[j]);
+                    lo_acc[j] = _mm256_dpwssd_epi32(lo_acc[j], lo, w);
+                    hi_acc[j] = _mm256_dpwssd_epi32(hi_acc[j], hi, w);
+                }
+            }
+        }
+        for (int j = 0; j < OB; ++j) {
+            int32_t* o = out[j] + q0;
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm256_permute2x128_si256(lo_acc[j], hi_acc[j], 0x20));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8), _mm256_permute2x128_si256(lo_acc[j], hi_acc[j], 0x31));
+        }
+    }
+}
+
 KPUSIM_AVX2 void normal_avx2(const PaddedInput& in, const Geometry& g, uint32_t outputs,
-                             const int32_t* w, int32_t* acc) {
+                             const int32_t* w, int32_t* acc, bool vnni) {
     constexpr uint32_t kOb = 6;
     const uint64_t chunk = chunk_positions(in.channels, g.positions);
     // Pack every output block's weights once.
@@ -173,6 +208,17 @@ KPUSIM_AVX2 void normal_avx2(const PaddedInput& in, const Geometry& g, uint32_t 
             int32_t* out[kOb];
             for (uint32_t j = 0; j < ob; ++j) out[j] = acc + uint64_t{o0 + j} * g.positions;
             const int32_t* wp = packed[b].data();
+            if (vnni) {
+                switch (ob) {
+                    case 6: normal_block_vnni<6>(in, g, q0, q1, wp, out); break;
+                    case 5: normal_block_vnni<5>(in, g, q0, q1, wp, out); break;
+                    case 4: normal_block_vnni<4>(in, g, q0, q1, wp, out); break;
+                    case 3: normal_block_vnni<3>(in, g, q0, q1, wp, out); break;
+                    case 2: normal_block_vnni<2>(in, g, q0, q1, wp, out); break;
+                    default: normal_block_vnni<1>(in, g, q0, q1, wp, out); break;
+                }
+                continue;
+            }
             switch (ob) {
                 case 6: normal_block_avx2<6>(in, g, q0, q1, wp, out); break;
                 case 5: normal_block_avx2<5>(in, g, q0, q1, wp, out); break;
@@ -226,6 +272,16 @@ bool conv_avx2_available() {
 #endif
 }
 
+bool conv_vnni_available() {
+#if defined(__x86_64__)
+    static const bool available = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+                                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    return available;
+#else
+    return false;
+#endif
+}
+
 FastAccLayout fast_acc_layout(const PaddedInput& in) {
     FastAccLayout l;
     l.row_stride = in.padded_width();
@@ -255,22 +311,27 @@ void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, 
         if (weights[i] < 0 || weights[i] > 255)
             throw std::invalid_argument("conv_products_fast: weight " + std::to_string(weights[i]) +
                                         " outside 0..255 (8-bit weights only)");
-    bool use_avx2 = false;
-    if (isa == ConvIsa::avx2) {
+    bool use_avx2 = false, use_vnni = false;
+    if (isa == ConvIsa::avx2 || isa == ConvIsa::avx512vnni) {
         if (!conv_avx2_available())
             throw std::invalid_argument("conv_products_fast: AVX2 is not available on this CPU/build");
+        if (isa == ConvIsa::avx512vnni && !conv_vnni_available())
+            throw std::invalid_argument("conv_products_fast: AVX-512 VNNI is not available on this CPU/build");
         use_avx2 = true;
+        use_vnni = isa == ConvIsa::avx512vnni;
     } else if (isa == ConvIsa::automatic) {
         use_avx2 = conv_avx2_available();
+        use_vnni = conv_vnni_available();
     }
 #if defined(__x86_64__)
     if (use_avx2) {
         if (depthwise) depthwise_avx2(in, g, outputs, weights, acc);
-        else normal_avx2(in, g, outputs, weights, acc);
+        else normal_avx2(in, g, outputs, weights, acc, use_vnni);
         return;
     }
 #endif
     (void)use_avx2;
+    (void)use_vnni;
     if (depthwise) depthwise_portable(in, g, outputs, weights, acc);
     else normal_portable(in, g, outputs, weights, acc);
 }

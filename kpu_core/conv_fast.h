@@ -1,7 +1,7 @@
 // Fast multiply-accumulate of the convolution stage for 8-bit weights (spec §6.2 S_xw):
 // an integer GEMM-style kernel over the padded input planes, bit-exact to the scalar
-// reference accumulate_products() of conv.h, with run-time CPU dispatch (AVX2 when the CPU
-// has it, a portable C++ kernel otherwise; no -march flag needed).
+// reference accumulate_products() of conv.h, with run-time CPU dispatch (AVX-512 VNNI or AVX2
+// when the CPU has them, a portable C++ kernel otherwise; no -march flag needed).
 //
 // Arithmetic: pixels (0..255, or the 8-bit pad value) and weights (0..255) are held as int16;
 // pairs of products are summed exactly into int32 (x86 pmaddwd: |2 x 255 x 255| < 2^31) and
@@ -25,10 +25,17 @@ enum class ConvIsa {
     automatic,  ///< AVX2 when the running CPU supports it, else portable
     portable,   ///< plain C++ (any architecture)
     avx2,       ///< x86-64 AVX2; throws std::invalid_argument where not available
+    /// x86-64 AVX-512 VNNI on 256-bit vectors (vpdpwssd: the pair multiply-add and the int32
+    /// accumulation in one instruction, no saturation) for normal layers, AVX2 for depthwise;
+    /// throws std::invalid_argument where not available.
+    avx512vnni,
 };
 
 /// True when this build and the running CPU can run ConvIsa::avx2.
 bool conv_avx2_available();
+/// True when this build and the running CPU can run ConvIsa::avx512vnni (AVX2, AVX-512 VL
+/// and VNNI). ConvIsa::automatic picks it first.
+bool conv_vnni_available();
 
 /// Output layout of conv_products_fast(): output channel o, input position (y, x) is at
 /// acc[o * plane_stride + y * row_stride + x], where row_stride = in.padded_width() (the

@@ -97,6 +97,70 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
     std::vector<int64_t> bn_values(pixels);
 
+    // Channel o's pooled output to KPU RAM and, when streamed, to main memory.
+    auto write_channel = [&](uint32_t o) {
+        for (uint32_t y = 0; y < oh; ++y)
+            std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0), pooled.data() + uint64_t{y} * ow, ow);
+        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), pooled.size());
+    };
+    // Select pools (left_top / right_top) keep one pixel of each s x s window: with the AVX2
+    // post-processing only those pixels go through batch-norm and activation.
+    const bool select_pool = simd_post && std::is_same_v<Acc, int32_t> &&
+                             (pool == PoolType::left_top_2_s2 || pool == PoolType::right_top_2_s2 ||
+                              pool == PoolType::left_top_4_s4);
+    const uint64_t kept = uint64_t{ow} * oh;
+    std::vector<uint64_t> kept_pixel;  // input position (y * width + x) of each kept pixel
+    std::vector<uint64_t> kept_at;     // its index in an accumulator plane (y * acc_row + x)
+    std::vector<int64_t> kept_xterm;
+    std::vector<int32_t> kept_acc;
+    if (select_pool) {
+        const uint32_t s = pool_stride(pool), dx = pool == PoolType::right_top_2_s2 ? 1 : 0;
+        kept_pixel.resize(kept);
+        kept_at.resize(kept);
+        kept_xterm.resize(kept);
+        kept_acc.resize(kept);
+        for (uint32_t oy = 0; oy < oh; ++oy)
+            for (uint32_t ox = 0; ox < ow; ++ox) {
+                kept_pixel[uint64_t{oy} * ow + ox] = uint64_t{oy * s} * width + ox * s + dx;
+                kept_at[uint64_t{oy} * ow + ox] = uint64_t{oy * s} * acc_row + ox * s + dx;
+            }
+    }
+    // The AVX2 post-processing takes the S_x term of each position, (arg_x x S_x) >> shr_x,
+    // computed once per S_x (the same for every output channel of a normal layer).
+    std::vector<int64_t> xterm;
+    int64_t xterm_lo = 0, xterm_hi = 0;
+    auto make_xterm = [&] {
+        xterm.resize(pixels);
+        xterm_lo = INT64_MAX;
+        xterm_hi = INT64_MIN;
+        for (uint64_t p = simd::offset_term(sx.data(), pixels, a.arg_x, a.shr_x, xterm.data(), &xterm_lo, &xterm_hi);
+             p < pixels; ++p) {
+            xterm[p] = scaled(a.arg_x, sx[p], a.shr_x);
+            xterm_lo = std::min(xterm_lo, xterm[p]);
+            xterm_hi = std::max(xterm_hi, xterm[p]);
+        }
+        for (uint64_t i = 0; i < kept_pixel.size(); ++i) kept_xterm[i] = xterm[kept_pixel[i]];
+    };
+    // Whether no position of the channel can have a batch-norm value below every activation
+    // segment (then skipping the pixels a select pool drops cannot hide the run-time error the
+    // reference path reports): bounds of conv over every position, no 64-bit wrap on the way.
+    auto no_segment_impossible = [&](int64_t per_channel, const BatchNormEntry& bn) {
+        if (!table.starts_sorted) return false;
+        const __int128 c_lo = static_cast<__int128>(xterm_lo) + per_channel;
+        const __int128 c_hi = static_cast<__int128>(xterm_hi) + per_channel + (int64_t{1} << 30);
+        const __int128 limit = static_cast<__int128>(1) << 62;
+        const __int128 p1 = c_lo * bn.norm_mul, p2 = c_hi * bn.norm_mul;
+        if (p1 >= limit || p1 <= -limit || p2 >= limit || p2 <= -limit) return false;
+        const __int128 b1 = (p1 >> bn.norm_shift) + bn.norm_add, b2 = (p2 >> bn.norm_shift) + bn.norm_add;
+        const __int128 lowest = std::min(b1, b2);
+        const int64_t start = table.segments[0].x_start;
+        return options.activation_rule == ActivationRule::nncase_reference ? start < lowest : start <= lowest;
+    };
+    // S_xw is in [0, 2^30) (pixels and weights are unsigned, 1024 x 9 x 255 x 255 < 2^30):
+    // the offset sum fits int32 when this holds, and batch-norm needs one 32 x 32 product.
+    auto conv_fits_int32 = [&](int64_t per_channel) {
+        return xterm_lo + per_channel >= INT32_MIN && xterm_hi + per_channel + (int64_t{1} << 30) <= INT32_MAX;
+    };
     // Normal layers accumulate kOutputBlock output channels per pass over the input;
     // depthwise output o reads input channel o only.
     const uint32_t block = dw ? 1 : kOutputBlock;
@@ -110,6 +174,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         }
         const uint32_t c0 = dw ? o0 : 0;
         if (dw) window_input_sums(x, k, c0, 1, sx);
+        if (simd_post && (dw || o0 == 0)) make_xterm();
         if (!fast) {
             std::fill(acc, acc + n * pixels, Acc{0});
             accumulate_products<Acc>(x, k, c0, group_channels, n, wo, ao);
@@ -127,14 +192,35 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             bool no_segment = false;
             const Acc* ac = ao[j];
             int64_t lo = INT64_MAX, hi = INT64_MIN;
+            if constexpr (std::is_same_v<Acc, int32_t>) {
+                if (select_pool && no_segment_impossible(per_channel, bn)) {
+                    for (uint64_t i = 0; i < kept; ++i) kept_acc[i] = ac[kept_at[i]];
+                    uint64_t i = simd::conv_batchnorm(kept_acc.data(), kept_xterm.data(), kept, per_channel,
+                                                      bn.norm_mul, bn.norm_shift, bn.norm_add,
+                                                      conv_fits_int32(per_channel), bn_values.data(), &lo, &hi);
+                    for (; i < kept; ++i) {
+                        bn_values[i] = apply_batchnorm(kept_acc[i] + kept_xterm[i] + per_channel, bn);
+                        lo = std::min(lo, bn_values[i]);
+                        hi = std::max(hi, bn_values[i]);
+                    }
+                    activate_plane(bn_values.data(), kept, table, options.activation_rule, pooled.data(),
+                                   &no_segment, lo, hi, true);
+                    if (!no_segment) {  // always, by no_segment_impossible; else the full path reports it
+                        write_channel(o);
+                        continue;
+                    }
+                    lo = INT64_MAX;
+                    hi = INT64_MIN;
+                }
+            }
             for (uint32_t y = 0; y < height; ++y) {
                 const uint64_t row = uint64_t{y} * width;
                 uint64_t xi = 0;
                 if constexpr (std::is_same_v<Acc, int32_t>)
                     if (simd_post)
-                        xi = simd::conv_batchnorm(ac + y * acc_row, sx.data() + row, width, a.arg_x, a.shr_x,
-                                                  per_channel, bn.norm_mul, bn.norm_shift, bn.norm_add,
-                                                  bn_values.data() + row, &lo, &hi);
+                        xi = simd::conv_batchnorm(ac + y * acc_row, xterm.data() + row, width, per_channel,
+                                                  bn.norm_mul, bn.norm_shift, bn.norm_add,
+                                                  conv_fits_int32(per_channel), bn_values.data() + row, &lo, &hi);
                 for (; xi < width; ++xi) {
                     const uint64_t p = row + xi;
                     const int64_t conv = static_cast<int64_t>(ac[y * acc_row + xi]) +
@@ -152,10 +238,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                                          " has a batch-norm value below every activation segment "
                                          "start (the table's segment 0 must start at -2^35)");
             pool_plane(activated.data(), width, height, pool, pooled.data());
-            for (uint32_t y = 0; y < oh; ++y)
-                std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0),
-                            pooled.data() + uint64_t{y} * ow, ow);
-            if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), pooled.size());
+            write_channel(o);
         }
     }
 }

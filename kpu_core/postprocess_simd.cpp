@@ -44,26 +44,43 @@ KPUSIM_AVX2 void reduce(__m256i vlo, __m256i vhi, int64_t* lo, int64_t* hi) {
     }
 }
 
-KPUSIM_AVX2 uint64_t conv_batchnorm_avx2(const int32_t* acc, const int32_t* sx, uint64_t n, int64_t arg_x,
-                                         uint32_t shr_x, int64_t per_channel, int64_t norm_mul,
-                                         uint32_t norm_shift, int64_t norm_add, int64_t* out, int64_t* lo,
-                                         int64_t* hi) {
+KPUSIM_AVX2 uint64_t offset_term_avx2(const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x, int64_t* out,
+                                      int64_t* lo, int64_t* hi) {
     const uint64_t done = n / 4 * 4;
     if (done == 0) return 0;
-    const __m256i ax = _mm256_set1_epi64x(arg_x), pc = _mm256_set1_epi64x(per_channel);
+    const __m256i ax = _mm256_set1_epi64x(arg_x);
+    const __m128i s = _mm_cvtsi32_si128(static_cast<int>(shr_x)), c = _mm_cvtsi32_si128(static_cast<int>(64 - shr_x));
+    __m256i vlo = _mm256_set1_epi64x(INT64_MAX), vhi = _mm256_set1_epi64x(INT64_MIN);
+    for (uint64_t i = 0; i < done; i += 4) {
+        const __m256i v = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sx + i)));
+        // Both factors fit int32: the signed 32 x 32 product is exact.
+        const __m256i t = srai64(_mm256_mul_epi32(v, ax), s, c);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), t);
+        vlo = min64(vlo, t);
+        vhi = max64(vhi, t);
+    }
+    reduce(vlo, vhi, lo, hi);
+    return done;
+}
+
+template <bool kFitsInt32>
+KPUSIM_AVX2 uint64_t conv_batchnorm_avx2(const int32_t* acc, const int64_t* xterm, uint64_t n,
+                                         int64_t per_channel, int64_t norm_mul, uint32_t norm_shift,
+                                         int64_t norm_add, int64_t* out, int64_t* lo, int64_t* hi) {
+    const uint64_t done = n / 4 * 4;
+    if (done == 0) return 0;
+    const __m256i pc = _mm256_set1_epi64x(per_channel);
     const __m256i mul = _mm256_set1_epi64x(norm_mul), add = _mm256_set1_epi64x(norm_add);
-    const __m128i sx_s = _mm_cvtsi32_si128(static_cast<int>(shr_x)),
-                  sx_c = _mm_cvtsi32_si128(static_cast<int>(64 - shr_x));
     const __m128i bn_s = _mm_cvtsi32_si128(static_cast<int>(norm_shift)),
                   bn_c = _mm_cvtsi32_si128(static_cast<int>(64 - norm_shift));
     __m256i vlo = _mm256_set1_epi64x(INT64_MAX), vhi = _mm256_set1_epi64x(INT64_MIN);
     for (uint64_t i = 0; i < done; i += 4) {
         const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + i)));
-        const __m256i s = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sx + i)));
-        // |arg_x| < 2^23 and |S_x| < 2^22: the signed 32 x 32 product is exact.
-        const __m256i xterm = srai64(_mm256_mul_epi32(s, ax), sx_s, sx_c);
-        const __m256i conv = _mm256_add_epi64(_mm256_add_epi64(a, xterm), pc);
-        const __m256i bn = _mm256_add_epi64(srai64(mullo64(conv, mul), bn_s, bn_c), add);
+        const __m256i xt = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xterm + i));
+        const __m256i conv = _mm256_add_epi64(_mm256_add_epi64(a, xt), pc);
+        // conv in int32 and norm_mul 24-bit: the signed 32 x 32 product is the exact one.
+        const __m256i product = kFitsInt32 ? _mm256_mul_epi32(conv, mul) : mullo64(conv, mul);
+        const __m256i bn = _mm256_add_epi64(srai64(product, bn_s, bn_c), add);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), bn);
         vlo = min64(vlo, bn);
         vhi = max64(vhi, bn);
@@ -145,11 +162,19 @@ KPUSIM_AVX2 uint64_t activate_linear_avx2(const int64_t* bn, uint64_t n, int64_t
 
 }  // namespace
 
-uint64_t conv_batchnorm(const int32_t* acc, const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x,
-                        int64_t per_channel, int64_t norm_mul, uint32_t norm_shift, int64_t norm_add,
+uint64_t conv_batchnorm(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
+                        int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, bool conv_fits_int32,
                         int64_t* out, int64_t* lo, int64_t* hi) {
     if (!available()) return 0;
-    return conv_batchnorm_avx2(acc, sx, n, arg_x, shr_x, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
+    if (conv_fits_int32)
+        return conv_batchnorm_avx2<true>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
+    return conv_batchnorm_avx2<false>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
+}
+
+uint64_t offset_term(const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x, int64_t* out, int64_t* lo,
+                     int64_t* hi) {
+    if (!available()) return 0;
+    return offset_term_avx2(sx, n, arg_x, shr_x, out, lo, hi);
 }
 
 void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi) {
@@ -169,10 +194,12 @@ uint64_t activate_linear(const int64_t* bn, uint64_t n, int64_t x_start, uint64_
 
 #else  // not x86-64: the scalar code does everything
 
-uint64_t conv_batchnorm(const int32_t*, const int32_t*, uint64_t, int64_t, uint32_t, int64_t, int64_t, uint32_t,
-                        int64_t, int64_t*, int64_t*, int64_t*) {
+uint64_t conv_batchnorm(const int32_t*, const int64_t*, uint64_t, int64_t, int64_t, uint32_t, int64_t, bool,
+                        int64_t*, int64_t*, int64_t*) {
     return 0;
 }
+
+uint64_t offset_term(const int32_t*, uint64_t, int64_t, uint32_t, int64_t*, int64_t*, int64_t*) { return 0; }
 
 void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi) {
     *lo = *hi = v[0];

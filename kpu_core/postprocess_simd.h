@@ -15,11 +15,18 @@ namespace kpusim::kpu::simd {
 /// True when this build and the running CPU run the AVX2 paths.
 bool available();
 
-/// out[i] = apply_batchnorm(acc[i] + ((arg_x * sx[i]) >> shr_x) + per_channel, bn) for the
-/// prefix handled; also lowers *lo / raises *hi to the minimum / maximum of those outputs.
-uint64_t conv_batchnorm(const int32_t* acc, const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x,
-                        int64_t per_channel, int64_t norm_mul, uint32_t norm_shift, int64_t norm_add,
+/// out[i] = apply_batchnorm(acc[i] + xterm[i] + per_channel, bn) for the prefix handled (xterm:
+/// the (arg_x x S_x) >> shr_x term of each position); also lowers *lo / raises *hi to the
+/// minimum / maximum of those outputs. `conv_fits_int32`: the caller knows every sum
+/// acc + xterm + per_channel fits int32 (then one 32 x 32 multiply is exact).
+uint64_t conv_batchnorm(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
+                        int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, bool conv_fits_int32,
                         int64_t* out, int64_t* lo, int64_t* hi);
+
+/// out[i] = (arg_x x sx[i]) >> shr_x (flooring) for the prefix handled, |arg_x| < 2^23,
+/// |sx[i]| < 2^22; lowers *lo / raises *hi to the minimum / maximum of those outputs.
+uint64_t offset_term(const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x, int64_t* out, int64_t* lo,
+                     int64_t* hi);
 
 /// The minimum and maximum of v[0..n) (n >= 1), all of it.
 void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi);

@@ -74,6 +74,7 @@ void expect_fast_equals_reference(const PaddedInput& in, uint32_t kernel, bool d
 std::vector<ConvIsa> isas() {
     std::vector<ConvIsa> v{ConvIsa::portable, ConvIsa::automatic};
     if (conv_avx2_available()) v.push_back(ConvIsa::avx2);
+    if (conv_vnni_available()) v.push_back(ConvIsa::avx512vnni);
     return v;
 }
 
@@ -159,6 +160,14 @@ std::vector<uint8_t> random_layer(std::mt19937& rng, uint32_t ic, uint32_t oc, u
     set(4, 24, rng() % 256);              // pad value
     set(9, 0, rng() % 16);                // shr_w
     set(9, 4, rng() % 16);                // shr_x
+    if (rng() % 4 == 0) {
+        // Any offsets: sums past int32 (the 64-bit batch-norm product), and values the
+        // activation table may not cover (both kernels must then report the same error).
+        set(9, 8, rng() & 0xFFFFFF);
+        set(9, 32, rng() & 0xFFFFFF);
+        set(10, 0, (uint64_t{rng()} << 8 | rng() % 256) & 0xFFFFFFFFFF);
+        return bytes;
+    }
     // Offsets of either sign, small enough that batch-norm values stay in the 36-bit range.
     set(9, 8, static_cast<uint64_t>(static_cast<int64_t>(rng() % 8192) - 4096) & 0xFFFFFF);   // arg_w
     set(9, 32, static_cast<uint64_t>(static_cast<int64_t>(rng() % 8192) - 4096) & 0xFFFFFF);  // arg_x
@@ -172,7 +181,8 @@ TEST(ConvKernels, RunLayerFastEqualsReferenceKernels) {
     std::mt19937 rng(99);
     const PoolType pools[] = {PoolType::bypass, PoolType::max_2_s2, PoolType::mean_2_s2,
                               PoolType::left_top_2_s2, PoolType::max_4_s4, PoolType::mean_2_s1};
-    for (int trial = 0; trial < 40; ++trial) {
+    int errors = 0;
+    for (int trial = 0; trial < 60; ++trial) {
         const uint32_t kernel = rng() % 2 ? 3 : 1;
         const bool dw = rng() % 3 == 0;
         const PoolType pool = pools[rng() % std::size(pools)];
@@ -221,10 +231,25 @@ TEST(ConvKernels, RunLayerFastEqualsReferenceKernels) {
         KpuOptions fast, ref;
         ref.reference_kernels = true;
         if (rng() % 2) fast.activation_rule = ref.activation_rule = ActivationRule::nncase_v01_emulator;
-        run_layer(in, ram.data(), main_fast.data(), fast, 0);
-        run_layer(in, ram_ref.data(), main_ref.data(), ref, 0);
+        std::string fast_error, ref_error;
+        try {
+            run_layer(in, ram.data(), main_fast.data(), fast, 0);
+        } catch (const std::runtime_error& e) {
+            fast_error = e.what();
+        }
+        try {
+            run_layer(in, ram_ref.data(), main_ref.data(), ref, 0);
+        } catch (const std::runtime_error& e) {
+            ref_error = e.what();
+        }
         SCOPED_TRACE("trial " + std::to_string(trial));
+        ASSERT_EQ(fast_error, ref_error);
+        if (!ref_error.empty()) {
+            ++errors;
+            continue;  // the layer stopped at the same channel; KPU RAM is partly written
+        }
         ASSERT_EQ(main_fast, main_ref);
         ASSERT_TRUE(ram == ram_ref);
     }
+    EXPECT_LT(errors, 30) << "most layers must run to the end";
 }
