@@ -307,10 +307,13 @@ void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, 
     if (depthwise && outputs != in.channels)
         throw std::invalid_argument("conv_products_fast: a depthwise layer has as many outputs as inputs");
     const uint64_t n_weights = uint64_t{outputs} * (depthwise ? 1 : in.channels) * g.taps;
-    for (uint64_t i = 0; i < n_weights; ++i)
-        if (weights[i] < 0 || weights[i] > 255)
-            throw std::invalid_argument("conv_products_fast: weight " + std::to_string(weights[i]) +
-                                        " outside 0..255 (8-bit weights only)");
+    uint32_t bits = 0;  // any weight outside 0..255 sets a bit above bit 7 (branch-free, vectorised)
+    for (uint64_t i = 0; i < n_weights; ++i) bits |= static_cast<uint32_t>(weights[i]);
+    if (bits > 255)
+        for (uint64_t i = 0; i < n_weights; ++i)
+            if (weights[i] < 0 || weights[i] > 255)
+                throw std::invalid_argument("conv_products_fast: weight " + std::to_string(weights[i]) +
+                                            " outside 0..255 (8-bit weights only)");
     bool use_avx2 = false, use_vnni = false;
     if (isa == ConvIsa::avx2 || isa == ConvIsa::avx512vnni) {
         if (!conv_avx2_available())

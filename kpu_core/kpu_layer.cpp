@@ -47,12 +47,9 @@ PaddedInput read_input(const LayerArgument& a, const uint8_t* kpu_ram) {
 
 std::vector<int32_t> read_weights(const LayerArgument& a, const uint8_t* bytes, bool eight_bit) {
     const uint32_t n = a.weight_bytes(eight_bit) / (eight_bit ? 1 : 2);
+    if (eight_bit) return std::vector<int32_t>(bytes, bytes + n);  // no zero-fill first
     std::vector<int32_t> w(n);
-    if (eight_bit) {
-        for (uint32_t i = 0; i < n; ++i) w[i] = bytes[i];
-    } else {
-        for (uint32_t i = 0; i < n; ++i) w[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
-    }
+    for (uint32_t i = 0; i < n; ++i) w[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
     return w;
 }
 
@@ -127,7 +124,8 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     }
     // The AVX2 post-processing takes the S_x term of each position, (arg_x x S_x) >> shr_x,
     // computed once per S_x (the same for every output channel of a normal layer).
-    std::vector<int64_t> xterm;
+    std::vector<int64_t> xterm, xterm_q;
+    std::vector<uint8_t> activated_q;  // activation bytes in the accumulators' layout
     int64_t xterm_lo = 0, xterm_hi = 0;
     auto make_xterm = [&] {
         xterm.resize(pixels);
@@ -140,6 +138,12 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             xterm_hi = std::max(xterm_hi, xterm[p]);
         }
         for (uint64_t i = 0; i < kept_pixel.size(); ++i) kept_xterm[i] = xterm[kept_pixel[i]];
+        if (acc_row != width) {  // the same in the accumulators' layout (padding columns: 0)
+            xterm_q.assign(acc_plane, 0);
+            for (uint32_t y = 0; y < height; ++y)
+                std::copy(xterm.begin() + uint64_t{y} * width, xterm.begin() + uint64_t{y + 1} * width,
+                          xterm_q.begin() + uint64_t{y} * acc_row);
+        }
     };
     // Whether no position of the channel can have a batch-norm value below every activation
     // segment (then skipping the pixels a select pool drops cannot hide the run-time error the
@@ -160,6 +164,22 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     // the offset sum fits int32 when this holds, and batch-norm needs one 32 x 32 product.
     auto conv_fits_int32 = [&](int64_t per_channel) {
         return xterm_lo + per_channel >= INT32_MIN && xterm_hi + per_channel + (int64_t{1} << 30) <= INT32_MAX;
+    };
+    // Whether every value of accumulator plane `plane` (n elements, every one in [0, 2^30))
+    // takes the linear activation route: bounds of S_xw from the plane, of the offset term
+    // from make_xterm(), batch-norm monotone between them (no 64-bit wrap).
+    auto fused_activation = [&](const int32_t* plane, uint64_t n, int64_t per_channel, const BatchNormEntry& bn,
+                                LinearActivation* lin) {
+        int32_t acc_lo = 0, acc_hi = 0;
+        simd::minmax32(plane, n, &acc_lo, &acc_hi);
+        const __int128 c_lo = static_cast<__int128>(acc_lo) + xterm_lo + per_channel;
+        const __int128 c_hi = static_cast<__int128>(acc_hi) + xterm_hi + per_channel;
+        const __int128 limit = static_cast<__int128>(1) << 62;
+        const __int128 p1 = c_lo * bn.norm_mul, p2 = c_hi * bn.norm_mul;
+        if (p1 >= limit || p1 <= -limit || p2 >= limit || p2 <= -limit) return false;
+        const __int128 b1 = (p1 >> bn.norm_shift) + bn.norm_add, b2 = (p2 >> bn.norm_shift) + bn.norm_add;
+        return linear_activation(table, options.activation_rule, static_cast<int64_t>(std::min(b1, b2)),
+                                 static_cast<int64_t>(std::max(b1, b2)), lin);
     };
     // Normal layers accumulate kOutputBlock output channels per pass over the input;
     // depthwise output o reads input channel o only.
@@ -211,6 +231,34 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                     }
                     lo = INT64_MAX;
                     hi = INT64_MIN;
+                }
+            }
+            if constexpr (std::is_same_v<Acc, int32_t>) {
+                LinearActivation lin;
+                if (simd_post && fused_activation(ac, acc_plane, per_channel, bn, &lin)) {
+                    // One pass from S_xw to the activation byte (no batch-norm plane), over the
+                    // accumulators' layout: contiguous for 1x1 (rows follow each other), else the
+                    // padded rows (a multiple of 16), then the valid columns copied out.
+                    const bool dense = acc_row == width;
+                    const uint64_t n = dense ? pixels : acc_plane;
+                    if (!dense) activated_q.resize(acc_plane);
+                    uint8_t* dst = dense ? activated.data() : activated_q.data();
+                    const int64_t* xt = dense ? xterm.data() : xterm_q.data();
+                    uint64_t i = simd::conv_activate(ac, xt, n, per_channel, bn.norm_mul, bn.norm_shift,
+                                                     bn.norm_add, conv_fits_int32(per_channel), lin.x_start, lin.mul,
+                                                     lin.shift, lin.bias, lin.constant, lin.reference, dst);
+                    for (; i < n; ++i) {
+                        const int64_t conv = static_cast<int64_t>(ac[i]) + xt[i] + per_channel;
+                        dst[i] = activate(apply_batchnorm(conv, bn), table, options.activation_rule, &no_segment);
+                    }
+                    if (!dense)
+                        for (uint32_t y = 0; y < height; ++y)
+                            std::memcpy(activated.data() + uint64_t{y} * width, dst + uint64_t{y} * acc_row, width);
+                    if (!no_segment) {  // always: the bounds keep every value in a segment
+                        pool_plane(activated.data(), width, height, pool, pooled.data());
+                        write_channel(o);
+                        continue;
+                    }
                 }
             }
             for (uint32_t y = 0; y < height; ++y) {

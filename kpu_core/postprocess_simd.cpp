@@ -2,6 +2,9 @@
 
 #include "kpu_core/conv_fast.h"
 
+#include <algorithm>
+#include <climits>
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -160,6 +163,72 @@ KPUSIM_AVX2 uint64_t activate_linear_avx2(const int64_t* bn, uint64_t n, int64_t
     return done;
 }
 
+template <bool kFitsInt32>
+KPUSIM_AVX2 inline __m256i batchnorm4(const int32_t* acc, const int64_t* xterm, __m256i pc, __m256i mul,
+                                      __m128i bn_s, __m128i bn_c, __m256i add) {
+    const __m256i a = _mm256_cvtepi32_epi64(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc)));
+    const __m256i xt = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xterm));
+    const __m256i conv = _mm256_add_epi64(_mm256_add_epi64(a, xt), pc);
+    const __m256i product = kFitsInt32 ? _mm256_mul_epi32(conv, mul) : mullo64(conv, mul);
+    return _mm256_add_epi64(srai64(product, bn_s, bn_c), add);
+}
+
+template <bool kFitsInt32>
+KPUSIM_AVX2 uint64_t conv_activate_avx2(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
+                                        int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, int64_t x_start,
+                                        uint64_t act_mul, uint32_t shift, uint32_t bias, uint8_t constant,
+                                        bool reference, uint8_t* out) {
+    const uint64_t done = n / 16 * 16;
+    const __m256i pc = _mm256_set1_epi64x(per_channel);
+    const __m256i mul = _mm256_set1_epi64x(norm_mul), add = _mm256_set1_epi64x(norm_add);
+    const __m128i bn_s = _mm_cvtsi32_si128(static_cast<int>(norm_shift)),
+                  bn_c = _mm_cvtsi32_si128(static_cast<int>(64 - norm_shift));
+    const __m256i xs = _mm256_set1_epi64x(x_start), m = _mm256_set1_epi64x(static_cast<int64_t>(act_mul));
+    const __m128i sh = _mm_cvtsi32_si128(static_cast<int>(shift));
+    const uint64_t mask_v = shift ? (uint64_t{1} << shift) - 1 : 0, half_v = shift ? uint64_t{1} << (shift - 1) : 0;
+    const __m256i mask = _mm256_set1_epi64x(static_cast<int64_t>(mask_v)),
+                  half = _mm256_set1_epi64x(static_cast<int64_t>(half_v));
+    const __m256i b = _mm256_set1_epi64x(bias), c = _mm256_set1_epi64x(constant);
+    const bool rounding = shift != 0;
+    const __m256i pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    for (uint64_t i = 0; i < done; i += 16) {
+        __m128i q[4];
+        for (int k = 0; k < 4; ++k) {
+            const __m256i v = batchnorm4<kFitsInt32>(acc + i + 4 * k, xterm + i + 4 * k, pc, mul, bn_s, bn_c, add);
+            const __m256i r = activate4(v, xs, m, sh, mask, half, rounding, reference, b, c);
+            q[k] = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(r, pick));
+        }
+        const __m128i w0 = _mm_packus_epi32(q[0], q[1]), w1 = _mm_packus_epi32(q[2], q[3]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(w0, w1));
+    }
+    return done;
+}
+
+KPUSIM_AVX2 void minmax32_avx2(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
+    *lo = v[0];
+    *hi = v[0];
+    const uint64_t done = n / 8 * 8;
+    if (done) {
+        __m256i vlo = _mm256_set1_epi32(INT32_MAX), vhi = _mm256_set1_epi32(INT32_MIN);
+        for (uint64_t i = 0; i < done; i += 8) {
+            const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i));
+            vlo = _mm256_min_epi32(vlo, x);
+            vhi = _mm256_max_epi32(vhi, x);
+        }
+        alignas(32) int32_t l[8], h[8];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(l), vlo);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(h), vhi);
+        for (int i = 0; i < 8; ++i) {
+            *lo = std::min(*lo, l[i]);
+            *hi = std::max(*hi, h[i]);
+        }
+    }
+    for (uint64_t i = done; i < n; ++i) {
+        *lo = std::min(*lo, v[i]);
+        *hi = std::max(*hi, v[i]);
+    }
+}
+
 }  // namespace
 
 uint64_t conv_batchnorm(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
@@ -169,6 +238,27 @@ uint64_t conv_batchnorm(const int32_t* acc, const int64_t* xterm, uint64_t n, in
     if (conv_fits_int32)
         return conv_batchnorm_avx2<true>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
     return conv_batchnorm_avx2<false>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
+}
+
+void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
+    if (available()) return minmax32_avx2(v, n, lo, hi);
+    *lo = *hi = v[0];
+    for (uint64_t i = 1; i < n; ++i) {
+        *lo = std::min(*lo, v[i]);
+        *hi = std::max(*hi, v[i]);
+    }
+}
+
+uint64_t conv_activate(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
+                       int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, bool conv_fits_int32,
+                       int64_t x_start, uint64_t mul, uint32_t shift, uint32_t bias, uint8_t constant,
+                       bool reference, uint8_t* out) {
+    if (!available()) return 0;
+    if (conv_fits_int32)
+        return conv_activate_avx2<true>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, x_start, mul,
+                                        shift, bias, constant, reference, out);
+    return conv_activate_avx2<false>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, x_start, mul,
+                                     shift, bias, constant, reference, out);
 }
 
 uint64_t offset_term(const int32_t* sx, uint64_t n, int64_t arg_x, uint32_t shr_x, int64_t* out, int64_t* lo,
@@ -200,6 +290,19 @@ uint64_t conv_batchnorm(const int32_t*, const int64_t*, uint64_t, int64_t, int64
 }
 
 uint64_t offset_term(const int32_t*, uint64_t, int64_t, uint32_t, int64_t*, int64_t*, int64_t*) { return 0; }
+
+void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
+    *lo = *hi = v[0];
+    for (uint64_t i = 1; i < n; ++i) {
+        *lo = std::min(*lo, v[i]);
+        *hi = std::max(*hi, v[i]);
+    }
+}
+
+uint64_t conv_activate(const int32_t*, const int64_t*, uint64_t, int64_t, int64_t, uint32_t, int64_t, bool, int64_t,
+                       uint64_t, uint32_t, uint32_t, uint8_t, bool, uint8_t*) {
+    return 0;
+}
 
 void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi) {
     *lo = *hi = v[0];

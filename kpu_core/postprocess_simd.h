@@ -38,4 +38,16 @@ void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi);
 uint64_t activate_linear(const int64_t* bn, uint64_t n, int64_t x_start, uint64_t mul, uint32_t shift,
                          uint32_t bias, uint8_t constant, bool reference, uint8_t* out);
 
+/// The minimum and maximum of v[0..n) (n >= 1), all of it.
+void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi);
+
+/// conv_batchnorm() then activate_linear() in one pass, without storing the batch-norm
+/// values: out[i] = the activation byte of apply_batchnorm(acc[i] + xterm[i] + per_channel).
+/// Precondition: every such value is one activate_linear() handles exactly (the caller
+/// bounds them). Returns the prefix length handled (a multiple of 16).
+uint64_t conv_activate(const int32_t* acc, const int64_t* xterm, uint64_t n, int64_t per_channel,
+                       int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, bool conv_fits_int32,
+                       int64_t x_start, uint64_t mul, uint32_t shift, uint32_t bias, uint8_t constant,
+                       bool reference, uint8_t* out);
+
 }  // namespace kpusim::kpu::simd
