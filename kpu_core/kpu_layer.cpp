@@ -53,6 +53,24 @@ std::vector<int32_t> read_weights(const LayerArgument& a, const uint8_t* bytes, 
     return w;
 }
 
+// Per-thread work buffers of run_channels.
+template <typename Acc>
+struct Scratch {
+    std::vector<Acc> acc;
+    std::vector<uint8_t> activated, pooled, activated_q;
+    std::vector<int64_t> bn_values, xterm, xterm_q, kept_xterm;
+    std::vector<uint64_t> kept_pixel, kept_at;
+    std::vector<int32_t> kept_acc;
+    std::vector<double> xterm_f64;
+};
+
+// v with at least n elements (never shrinks).
+template <typename T>
+std::vector<T>& grow(std::vector<T>& v, uint64_t n) {
+    if (v.size() < n) v.resize(n);
+    return v;
+}
+
 // arg x S >> shift, flooring (spec §6.2). |arg| < 2^23 and |S| < 2^34: no overflow.
 inline int64_t scaled(int64_t arg, int64_t sum, uint32_t shift) { return (arg * sum) >> shift; }
 
@@ -78,27 +96,31 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     // Fast kernel (8-bit weights): S_xw of every output at once, rows of x.padded_width().
     const bool fast = std::is_same_v<Acc, int32_t> && !options.reference_kernels;
     const bool simd_post = !options.reference_kernels;  // AVX2 batch-norm and activation
-    std::unique_ptr<Acc[]> acc_buffer;  // not zeroed: the fast kernel writes every element
+    // Work buffers live as long as the thread and only grow: no allocation, page faults or
+    // zero-fill per layer (the fast kernel writes every accumulator it hands over).
+    thread_local Scratch<Acc> scratch;
+    std::vector<Acc>& acc_buffer = scratch.acc;
     uint64_t acc_row = width, acc_plane = pixels;
     if (fast) {
         const FastAccLayout layout = fast_acc_layout(x);
         acc_row = layout.row_stride;
         acc_plane = layout.plane_stride;
-        acc_buffer.reset(new Acc[layout.elements(oc)]);
+        grow(acc_buffer, layout.elements(oc));
         if constexpr (std::is_same_v<Acc, int32_t>)
-            conv_products_fast(x, k, dw, oc, w.data(), acc_buffer.get());
+            conv_products_fast(x, k, dw, oc, w.data(), acc_buffer.data());
     } else {
-        acc_buffer.reset(new Acc[pixels * kOutputBlock]);
+        grow(acc_buffer, pixels * kOutputBlock);
     }
-    Acc* const acc = acc_buffer.get();
-    std::vector<uint8_t> activated(pixels), pooled(uint64_t{ow} * oh);
-    std::vector<int64_t> bn_values(pixels);
+    Acc* const acc = acc_buffer.data();
+    std::vector<uint8_t>& activated = grow(scratch.activated, pixels);
+    std::vector<uint8_t>& pooled = grow(scratch.pooled, uint64_t{ow} * oh);
+    std::vector<int64_t>& bn_values = grow(scratch.bn_values, pixels);
 
     // Channel o's pooled output to KPU RAM and, when streamed, to main memory.
     auto write_channel = [&](uint32_t o) {
         for (uint32_t y = 0; y < oh; ++y)
             std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0), pooled.data() + uint64_t{y} * ow, ow);
-        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), pooled.size());
+        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), uint64_t{ow} * oh);
     };
     // Select pools (left_top / right_top) keep one pixel of each s x s window: with the AVX2
     // post-processing only those pixels go through batch-norm and activation.
@@ -106,16 +128,16 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                              (pool == PoolType::left_top_2_s2 || pool == PoolType::right_top_2_s2 ||
                               pool == PoolType::left_top_4_s4);
     const uint64_t kept = uint64_t{ow} * oh;
-    std::vector<uint64_t> kept_pixel;  // input position (y * width + x) of each kept pixel
-    std::vector<uint64_t> kept_at;     // its index in an accumulator plane (y * acc_row + x)
-    std::vector<int64_t> kept_xterm;
-    std::vector<int32_t> kept_acc;
+    std::vector<uint64_t>& kept_pixel = scratch.kept_pixel;  // input position (y * width + x) of each kept pixel
+    std::vector<uint64_t>& kept_at = scratch.kept_at;        // its index in an accumulator plane (y * acc_row + x)
+    std::vector<int64_t>& kept_xterm = scratch.kept_xterm;
+    std::vector<int32_t>& kept_acc = scratch.kept_acc;
     if (select_pool) {
         const uint32_t s = pool_stride(pool), dx = pool == PoolType::right_top_2_s2 ? 1 : 0;
-        kept_pixel.resize(kept);
-        kept_at.resize(kept);
-        kept_xterm.resize(kept);
-        kept_acc.resize(kept);
+        grow(kept_pixel, kept);
+        grow(kept_at, kept);
+        grow(kept_xterm, kept);
+        grow(kept_acc, kept);
         for (uint32_t oy = 0; oy < oh; ++oy)
             for (uint32_t ox = 0; ox < ow; ++ox) {
                 kept_pixel[uint64_t{oy} * ow + ox] = uint64_t{oy * s} * width + ox * s + dx;
@@ -124,11 +146,13 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     }
     // The AVX2 post-processing takes the S_x term of each position, (arg_x x S_x) >> shr_x,
     // computed once per S_x (the same for every output channel of a normal layer).
-    std::vector<int64_t> xterm, xterm_q;
-    std::vector<uint8_t> activated_q;  // activation bytes in the accumulators' layout
+    std::vector<int64_t>& xterm = scratch.xterm;
+    std::vector<int64_t>& xterm_q = scratch.xterm_q;
+    std::vector<double>& xterm_f64 = scratch.xterm_f64;
+    std::vector<uint8_t>& activated_q = scratch.activated_q;  // activation bytes in the accumulators' layout
     int64_t xterm_lo = 0, xterm_hi = 0;
     auto make_xterm = [&] {
-        xterm.resize(pixels);
+        grow(xterm, pixels);
         xterm_lo = INT64_MAX;
         xterm_hi = INT64_MIN;
         for (uint64_t p = simd::offset_term(sx.data(), pixels, a.arg_x, a.shr_x, xterm.data(), &xterm_lo, &xterm_hi);
@@ -137,13 +161,20 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             xterm_lo = std::min(xterm_lo, xterm[p]);
             xterm_hi = std::max(xterm_hi, xterm[p]);
         }
-        for (uint64_t i = 0; i < kept_pixel.size(); ++i) kept_xterm[i] = xterm[kept_pixel[i]];
+        if (select_pool)
+            for (uint64_t i = 0; i < kept; ++i) kept_xterm[i] = xterm[kept_pixel[i]];
         if (acc_row != width) {  // the same in the accumulators' layout (padding columns: 0)
-            xterm_q.assign(acc_plane, 0);
+            grow(xterm_q, acc_plane);
+            std::fill(xterm_q.begin(), xterm_q.begin() + acc_plane, 0);
             for (uint32_t y = 0; y < height; ++y)
                 std::copy(xterm.begin() + uint64_t{y} * width, xterm.begin() + uint64_t{y + 1} * width,
                           xterm_q.begin() + uint64_t{y} * acc_row);
         }
+        // As doubles for conv_activate_f64 (exact: |xterm| < 2^46).
+        const int64_t* src = acc_row != width ? xterm_q.data() : xterm.data();
+        const uint64_t n = acc_row != width ? acc_plane : pixels;
+        grow(xterm_f64, n);
+        for (uint64_t i = 0; i < n; ++i) xterm_f64[i] = static_cast<double>(src[i]);
     };
     // Whether no position of the channel can have a batch-norm value below every activation
     // segment (then skipping the pixels a select pool drops cannot hide the run-time error the
@@ -169,7 +200,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     // takes the linear activation route: bounds of S_xw from the plane, of the offset term
     // from make_xterm(), batch-norm monotone between them (no 64-bit wrap).
     auto fused_activation = [&](const int32_t* plane, uint64_t n, int64_t per_channel, const BatchNormEntry& bn,
-                                LinearActivation* lin) {
+                                LinearActivation* lin, bool* exact_f64) {
         int32_t acc_lo = 0, acc_hi = 0;
         simd::minmax32(plane, n, &acc_lo, &acc_hi);
         const __int128 c_lo = static_cast<__int128>(acc_lo) + xterm_lo + per_channel;
@@ -178,8 +209,17 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         const __int128 p1 = c_lo * bn.norm_mul, p2 = c_hi * bn.norm_mul;
         if (p1 >= limit || p1 <= -limit || p2 >= limit || p2 <= -limit) return false;
         const __int128 b1 = (p1 >> bn.norm_shift) + bn.norm_add, b2 = (p2 >> bn.norm_shift) + bn.norm_add;
-        return linear_activation(table, options.activation_rule, static_cast<int64_t>(std::min(b1, b2)),
-                                 static_cast<int64_t>(std::max(b1, b2)), lin);
+        const __int128 b_lo = std::min(b1, b2), b_hi = std::max(b1, b2);
+        if (!linear_activation(table, options.activation_rule, static_cast<int64_t>(b_lo), static_cast<int64_t>(b_hi),
+                               lin))
+            return false;
+        // conv_activate_f64's exactness (postprocess_simd.h): every intermediate below 2^52.
+        const __int128 f = static_cast<__int128>(1) << 52;
+        auto below = [&](__int128 v) { return v < f && v > -f; };
+        const __int128 top = b_hi > lin->x_start ? (b_hi - lin->x_start) * static_cast<__int128>(lin->mul) : 0;
+        *exact_f64 = below(c_lo) && below(c_hi) && below(p1) && below(p2) && below(b_lo - lin->x_start) &&
+                     below(b_hi - lin->x_start) && below(top);
+        return true;
     };
     // Normal layers accumulate kOutputBlock output channels per pass over the input;
     // depthwise output o reads input channel o only.
@@ -235,18 +275,24 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             }
             if constexpr (std::is_same_v<Acc, int32_t>) {
                 LinearActivation lin;
-                if (simd_post && fused_activation(ac, acc_plane, per_channel, bn, &lin)) {
+                bool exact_f64 = false;
+                if (simd_post && fused_activation(ac, acc_plane, per_channel, bn, &lin, &exact_f64)) {
                     // One pass from S_xw to the activation byte (no batch-norm plane), over the
                     // accumulators' layout: contiguous for 1x1 (rows follow each other), else the
                     // padded rows (a multiple of 16), then the valid columns copied out.
                     const bool dense = acc_row == width;
                     const uint64_t n = dense ? pixels : acc_plane;
-                    if (!dense) activated_q.resize(acc_plane);
+                    if (!dense) grow(activated_q, acc_plane);
                     uint8_t* dst = dense ? activated.data() : activated_q.data();
                     const int64_t* xt = dense ? xterm.data() : xterm_q.data();
-                    uint64_t i = simd::conv_activate(ac, xt, n, per_channel, bn.norm_mul, bn.norm_shift,
-                                                     bn.norm_add, conv_fits_int32(per_channel), lin.x_start, lin.mul,
-                                                     lin.shift, lin.bias, lin.constant, lin.reference, dst);
+                    uint64_t i =
+                        exact_f64
+                            ? simd::conv_activate_f64(ac, xterm_f64.data(), n, per_channel, bn.norm_mul, bn.norm_shift,
+                                                      bn.norm_add, lin.x_start, lin.mul, lin.shift, lin.bias,
+                                                      lin.constant, lin.reference, dst)
+                            : simd::conv_activate(ac, xt, n, per_channel, bn.norm_mul, bn.norm_shift, bn.norm_add,
+                                                  conv_fits_int32(per_channel), lin.x_start, lin.mul, lin.shift,
+                                                  lin.bias, lin.constant, lin.reference, dst);
                     for (; i < n; ++i) {
                         const int64_t conv = static_cast<int64_t>(ac[i]) + xt[i] + per_channel;
                         dst[i] = activate(apply_batchnorm(conv, bn), table, options.activation_rule, &no_segment);

@@ -204,6 +204,40 @@ KPUSIM_AVX2 uint64_t conv_activate_avx2(const int32_t* acc, const int64_t* xterm
     return done;
 }
 
+KPUSIM_AVX2 uint64_t conv_activate_f64_avx2(const int32_t* acc, const double* xterm, uint64_t n, int64_t per_channel,
+                                            int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, int64_t x_start,
+                                            uint64_t act_mul, uint32_t shift, uint32_t bias, uint8_t constant,
+                                            bool reference, uint8_t* out) {
+    const uint64_t done = n / 16 * 16;
+    const __m256d pc = _mm256_set1_pd(static_cast<double>(per_channel));
+    // norm_mul / 2^norm_shift and 1 / 2^shift are exact doubles.
+    const __m256d nm = _mm256_set1_pd(static_cast<double>(norm_mul) / static_cast<double>(uint64_t{1} << norm_shift));
+    const __m256d na = _mm256_set1_pd(static_cast<double>(norm_add));
+    const __m256d xs = _mm256_set1_pd(static_cast<double>(x_start));
+    const __m256d m = _mm256_set1_pd(static_cast<double>(act_mul));
+    const __m256d inv = _mm256_set1_pd(1.0 / static_cast<double>(uint64_t{1} << shift));
+    const __m256d b = _mm256_set1_pd(static_cast<double>(bias)), c = _mm256_set1_pd(static_cast<double>(constant));
+    const __m256d limit = _mm256_set1_pd(255.0), half = _mm256_set1_pd(0.5);
+    for (uint64_t i = 0; i < done; i += 16) {
+        __m128i q[4];
+        for (int k = 0; k < 4; ++k) {
+            const uint64_t at = i + 4 * k;
+            const __m256d a = _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + at)));
+            const __m256d conv = _mm256_add_pd(_mm256_add_pd(a, _mm256_loadu_pd(xterm + at)), pc);
+            const __m256d bn = _mm256_add_pd(_mm256_floor_pd(_mm256_mul_pd(conv, nm)), na);
+            const __m256d inside = reference ? _mm256_cmp_pd(bn, xs, _CMP_GT_OQ) : _mm256_cmp_pd(bn, xs, _CMP_GE_OQ);
+            const __m256d x = _mm256_mul_pd(_mm256_mul_pd(_mm256_sub_pd(bn, xs), m), inv);
+            const __m256d r = reference ? _mm256_round_pd(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+                                        : _mm256_floor_pd(_mm256_add_pd(x, half));
+            const __m256d value = _mm256_min_pd(_mm256_add_pd(r, b), limit);
+            q[k] = _mm256_cvtpd_epi32(_mm256_blendv_pd(c, value, inside));  // 0..255, exact
+        }
+        const __m128i w0 = _mm_packus_epi32(q[0], q[1]), w1 = _mm_packus_epi32(q[2], q[3]);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(w0, w1));
+    }
+    return done;
+}
+
 KPUSIM_AVX2 void minmax32_avx2(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
     *lo = v[0];
     *hi = v[0];
@@ -238,6 +272,14 @@ uint64_t conv_batchnorm(const int32_t* acc, const int64_t* xterm, uint64_t n, in
     if (conv_fits_int32)
         return conv_batchnorm_avx2<true>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
     return conv_batchnorm_avx2<false>(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, out, lo, hi);
+}
+
+uint64_t conv_activate_f64(const int32_t* acc, const double* xterm, uint64_t n, int64_t per_channel,
+                           int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, int64_t x_start, uint64_t mul,
+                           uint32_t shift, uint32_t bias, uint8_t constant, bool reference, uint8_t* out) {
+    if (!available()) return 0;
+    return conv_activate_f64_avx2(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, x_start, mul, shift,
+                                  bias, constant, reference, out);
 }
 
 void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
@@ -301,6 +343,11 @@ void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
 
 uint64_t conv_activate(const int32_t*, const int64_t*, uint64_t, int64_t, int64_t, uint32_t, int64_t, bool, int64_t,
                        uint64_t, uint32_t, uint32_t, uint8_t, bool, uint8_t*) {
+    return 0;
+}
+
+uint64_t conv_activate_f64(const int32_t*, const double*, uint64_t, int64_t, int64_t, uint32_t, int64_t, int64_t,
+                           uint64_t, uint32_t, uint32_t, uint8_t, bool, uint8_t*) {
     return 0;
 }
 

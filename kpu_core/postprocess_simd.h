@@ -38,6 +38,17 @@ void minmax(const int64_t* v, uint64_t n, int64_t* lo, int64_t* hi);
 uint64_t activate_linear(const int64_t* bn, uint64_t n, int64_t x_start, uint64_t mul, uint32_t shift,
                          uint32_t bias, uint8_t constant, bool reference, uint8_t* out);
 
+/// conv_activate() in double precision, 4 lanes with a third of the instructions: exact when
+/// every intermediate is an integer (or a power-of-two fraction) below 2^52 in magnitude, which
+/// the caller checks from the bounds: |conv x norm_mul| < 2^52 and, for values above x_start,
+/// (bn - x_start) x mul < 2^52. Then floor((conv x norm_mul) / 2^norm_shift) is the flooring
+/// shift, and rounding (bn - x_start) x mul / 2^shift to nearest-even (reference) or
+/// floor(. + 1/2) (v01) is ACT_ROUND / KCS of a non-negative value.
+/// xterm: the offset term of each position as double; returns the prefix handled (multiple of 16).
+uint64_t conv_activate_f64(const int32_t* acc, const double* xterm, uint64_t n, int64_t per_channel,
+                           int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, int64_t x_start, uint64_t mul,
+                           uint32_t shift, uint32_t bias, uint8_t constant, bool reference, uint8_t* out);
+
 /// The minimum and maximum of v[0..n) (n >= 1), all of it.
 void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi);
 
