@@ -95,7 +95,9 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     if (!dw) window_input_sums(x, k, 0, ic, sx);
     // Fast kernel (8-bit weights): S_xw of every output at once, rows of x.padded_width().
     const bool fast = std::is_same_v<Acc, int32_t> && !options.reference_kernels;
-    const bool simd_post = !options.reference_kernels;  // AVX2 batch-norm and activation
+    // AVX2 batch-norm and activation; without AVX2 the scalar stages run (the fused pass over
+    // padded accumulator rows relies on the vector code handling whole planes).
+    const bool simd_post = !options.reference_kernels && simd::available();
     // Work buffers live as long as the thread and only grow: no allocation, page faults or
     // zero-fill per layer (the fast kernel writes every accumulator it hands over).
     thread_local Scratch<Acc> scratch;
@@ -148,6 +150,20 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     // computed once per S_x (the same for every output channel of a normal layer).
     std::vector<int64_t>& xterm = scratch.xterm;
     std::vector<int64_t>& xterm_q = scratch.xterm_q;
+    bool xterm_q_ready = false;
+    // xterm in the accumulators' layout (padding columns: 0), for the 64-bit fused pass.
+    auto xterm_in_acc_layout = [&]() -> const int64_t* {
+        if (acc_row == width) return xterm.data();
+        if (!xterm_q_ready) {
+            grow(xterm_q, acc_plane);
+            std::fill(xterm_q.begin(), xterm_q.begin() + acc_plane, 0);
+            for (uint32_t y = 0; y < height; ++y)
+                std::copy(xterm.begin() + uint64_t{y} * width, xterm.begin() + uint64_t{y + 1} * width,
+                          xterm_q.begin() + uint64_t{y} * acc_row);
+            xterm_q_ready = true;
+        }
+        return xterm_q.data();
+    };
     std::vector<double>& xterm_f64 = scratch.xterm_f64;
     std::vector<uint8_t>& activated_q = scratch.activated_q;  // activation bytes in the accumulators' layout
     int64_t xterm_lo = 0, xterm_hi = 0;
@@ -163,18 +179,19 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         }
         if (select_pool)
             for (uint64_t i = 0; i < kept; ++i) kept_xterm[i] = xterm[kept_pixel[i]];
-        if (acc_row != width) {  // the same in the accumulators' layout (padding columns: 0)
-            grow(xterm_q, acc_plane);
-            std::fill(xterm_q.begin(), xterm_q.begin() + acc_plane, 0);
+        xterm_q_ready = false;  // built on first use (xterm_in_acc_layout)
+        // As doubles in the accumulators' layout for conv_activate_f64 (exact: |xterm| < 2^46);
+        // padding columns 0.
+        if (acc_row == width) {
+            grow(xterm_f64, pixels);
+            for (uint64_t i = 0; i < pixels; ++i) xterm_f64[i] = static_cast<double>(xterm[i]);
+        } else {
+            grow(xterm_f64, acc_plane);
+            std::fill(xterm_f64.begin(), xterm_f64.begin() + acc_plane, 0.0);
             for (uint32_t y = 0; y < height; ++y)
-                std::copy(xterm.begin() + uint64_t{y} * width, xterm.begin() + uint64_t{y + 1} * width,
-                          xterm_q.begin() + uint64_t{y} * acc_row);
+                for (uint32_t xi = 0; xi < width; ++xi)
+                    xterm_f64[uint64_t{y} * acc_row + xi] = static_cast<double>(xterm[uint64_t{y} * width + xi]);
         }
-        // As doubles for conv_activate_f64 (exact: |xterm| < 2^46).
-        const int64_t* src = acc_row != width ? xterm_q.data() : xterm.data();
-        const uint64_t n = acc_row != width ? acc_plane : pixels;
-        grow(xterm_f64, n);
-        for (uint64_t i = 0; i < n; ++i) xterm_f64[i] = static_cast<double>(src[i]);
     };
     // Whether no position of the channel can have a batch-norm value below every activation
     // segment (then skipping the pixels a select pool drops cannot hide the run-time error the
@@ -284,7 +301,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                     const uint64_t n = dense ? pixels : acc_plane;
                     if (!dense) grow(activated_q, acc_plane);
                     uint8_t* dst = dense ? activated.data() : activated_q.data();
-                    const int64_t* xt = dense ? xterm.data() : xterm_q.data();
+                    const int64_t* xt = exact_f64 ? nullptr : xterm_in_acc_layout();
                     uint64_t i =
                         exact_f64
                             ? simd::conv_activate_f64(ac, xterm_f64.data(), n, per_channel, bn.norm_mul, bn.norm_shift,
@@ -293,8 +310,8 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                             : simd::conv_activate(ac, xt, n, per_channel, bn.norm_mul, bn.norm_shift, bn.norm_add,
                                                   conv_fits_int32(per_channel), lin.x_start, lin.mul, lin.shift,
                                                   lin.bias, lin.constant, lin.reference, dst);
-                    for (; i < n; ++i) {
-                        const int64_t conv = static_cast<int64_t>(ac[i]) + xt[i] + per_channel;
+                    for (; i < n; ++i) {  // dense planes only: a q-layout plane is a multiple of 16
+                        const int64_t conv = static_cast<int64_t>(ac[i]) + xterm[i] + per_channel;
                         dst[i] = activate(apply_batchnorm(conv, bn), table, options.activation_rule, &no_segment);
                     }
                     if (!dense)
