@@ -215,10 +215,11 @@ int dataset_command(const Model& model, const RunSettings& settings, const Datas
     if (!cmd.labels.empty()) labels = load_labels(cmd.labels);
     std::ostream& info = cmd.records.empty() ? std::cerr : out;
 
-    // Timing does not depend on the picture: simulate it once, on the first one.
+    // Timing does not depend on the picture: simulate it once, on the test pattern (so that an
+    // unreadable first picture is one failed record, not a failed run).
     RunSettings timing_settings = settings;
     timing_settings.compute_outputs = false;
-    const RunResult timing = soc().run(model, load_model_input(files.front(), model.input), timing_settings);
+    const RunResult timing = soc().run(model, test_pattern(model.input), timing_settings);
 
     DatasetOptions opt;
     opt.threads = cmd.threads;

@@ -84,7 +84,7 @@ struct DatasetCommand {
 };
 
 /// Runs the pictures of `cmd` (functional path, all cores), writes the records, prints the
-/// model's timing for `settings` (simulated once, on the SystemC SoC, with the first picture)
+/// model's timing for `settings` (simulated once, on the SystemC SoC, with the test pattern)
 /// and, with labels, the accuracy summary to `out` (or to standard error when the records go
 /// to standard output). Shows a progress bar on standard error when it is a terminal.
 /// Returns the exit code: 0, or 1 when a picture failed.
