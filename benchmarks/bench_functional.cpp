@@ -1,5 +1,9 @@
 // Wall time of the functional core: one forward of each real V3 model of ../shared/models,
-// and the KPU convolution kernel's MAC/s.
+// and the KPU convolution kernel's MAC/s; beside ours, the chip's published forward time
+// (chip_ms, ../shared/docs/timing.md: C1 MobileNet 40 ms at KPU 398 MHz; C2 the Sipeed YOLOv2
+// face detector, KPU 12.328 + CPU 0.404 = 12.732 ms). forward_reference runs the scalar
+// reference kernels (KpuOptions::reference_kernels). dataset/T: pictures per second of a
+// dataset run (sim/dataset_run.h) of 8 copies of coffee.png through MobileNet on T threads.
 //
 //   ./build/kpusim_bench                       all benchmarks
 //   ./build/kpusim_bench --benchmark_filter=MobileNet
@@ -17,6 +21,7 @@
 #include "kpu_core/kpu_layer.h"
 #include "kpu_core/kpu_ram_layout.h"
 #include "models/kmodel_loader.h"
+#include "sim/dataset_run.h"
 #include "sim/functional_executor.h"
 #include "sim/model_input.h"
 
@@ -24,15 +29,38 @@ using namespace kpusim;
 
 namespace {
 
-void forward(benchmark::State& state, const std::string& relative) {
+void forward_with(benchmark::State& state, const std::string& relative, double chip_ms, bool reference) {
     const Model m = load_kmodel(std::string(KPUSIM_SHARED_DIR) + "/" + relative);
     const auto input = test_pattern(m.input);
     uint64_t macs = 0;
     for (const auto& l : m.layers)
         if (const auto* c = std::get_if<KpuConvOp>(&l.op)) macs += c->arg.macs();
-    for (auto _ : state) benchmark::DoNotOptimize(run_functional(m, input));
+    kpu::KpuOptions options;
+    options.reference_kernels = reference;
+    for (auto _ : state) benchmark::DoNotOptimize(run_functional(m, input, options));
     state.counters["KPU_MAC/s"] =
         benchmark::Counter(static_cast<double>(macs), benchmark::Counter::kIsIterationInvariantRate);
+    if (chip_ms > 0) state.counters["chip_ms"] = chip_ms;
+}
+
+void forward(benchmark::State& state, const std::string& relative, double chip_ms) {
+    forward_with(state, relative, chip_ms, false);
+}
+
+void forward_reference(benchmark::State& state, const std::string& relative, double chip_ms) {
+    forward_with(state, relative, chip_ms, true);
+}
+
+// Pictures per second of a dataset run on state.range(0) threads (wall time).
+void dataset(benchmark::State& state) {
+    const std::string shared = KPUSIM_SHARED_DIR;
+    const Model m = load_kmodel(shared + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel");
+    const std::vector<std::string> files(8, shared + "/images/coffee.png");
+    DatasetOptions opt;
+    opt.threads = static_cast<unsigned>(state.range(0));
+    for (auto _ : state) benchmark::DoNotOptimize(run_dataset(m, files, opt));
+    state.counters["pictures/s"] = benchmark::Counter(static_cast<double>(files.size()),
+                                                      benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // One synthetic KPU layer: C -> C channels on a W x H map, 1x1 or 3x3, random weights.
@@ -82,21 +110,26 @@ void conv_kernel(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK_CAPTURE(forward, MobileNetV1_0_75, "models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel")
+BENCHMARK_CAPTURE(forward, MobileNetV1_0_75, "models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel", 40.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, FaceDetectMaixPy, "models/face_detect_maixpy_v3/facedetect.kmodel")
+BENCHMARK_CAPTURE(forward, FaceDetectMaixPy, "models/face_detect_maixpy_v3/facedetect.kmodel", 12.732)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, FaceDetectKendryte, "models/face_detect_kendryte_v3/detect.kmodel")
+BENCHMARK_CAPTURE(forward, FaceDetectKendryte, "models/face_detect_kendryte_v3/detect.kmodel", 12.732)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, FaceDetectCanMV, "models/face_detect_canmv_v3/yolo_face_detect.kmodel")
+BENCHMARK_CAPTURE(forward, FaceDetectCanMV, "models/face_detect_canmv_v3/yolo_face_detect.kmodel", 0.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, Yolo20Nncase, "models/yolo20_voc_nncase_v3/yolo.kmodel")
+BENCHMARK_CAPTURE(forward, Yolo20Nncase, "models/yolo20_voc_nncase_v3/yolo.kmodel", 0.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, Yolo20MaixPy, "models/yolo20_voc_maixpy_v3/yolo.kmodel")
+BENCHMARK_CAPTURE(forward, Yolo20MaixPy, "models/yolo20_voc_maixpy_v3/yolo.kmodel", 0.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, MnistMaixPy, "models/mnist_maixpy_v3/mnist.kmodel")
+BENCHMARK_CAPTURE(forward, MnistMaixPy, "models/mnist_maixpy_v3/mnist.kmodel", 0.0)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(forward, Iris, "models/iris_v3/iris.kmodel")->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(forward, Iris, "models/iris_v3/iris.kmodel", 0.0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(forward_reference, MobileNetV1_0_75, "models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel", 40.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward_reference, FaceDetectMaixPy, "models/face_detect_maixpy_v3/facedetect.kmodel", 12.732)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(dataset)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 // {kernel, channels, width}
 BENCHMARK(conv_kernel)->Args({1, 128, 56})->Args({3, 64, 56})->Unit(benchmark::kMillisecond);
 

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -27,6 +28,7 @@
 #include "sim/calibration_bench.h"
 #include "sim/classification.h"
 #include "sim/compare.h"
+#include "sim/dataset_run.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -67,6 +69,8 @@ struct RunOptions {
     float threshold = -1, nms = -1;
     std::string params_file;
     std::vector<std::string> sets;
+    std::vector<std::string> inputs;   // --input: one file, or a folder / several files (dataset run)
+    kpusim::DatasetCommand dataset;
 };
 
 struct FlashImageOptions {
@@ -136,6 +140,10 @@ int run_command(RunOptions o) {
     }();
     if (order == KmodelByteOrder::word_reversed)
         std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
+    if (!o.dataset.inputs.empty()) {  // a folder or several pictures: see sim/dataset_run.h
+        base.mode = modes.front();
+        return dataset_command(model, base, o.dataset, std::cout);
+    }
     const std::vector<uint8_t> input = o.input.empty() ? test_pattern(model.input)
                                                        : load_model_input(o.input, model.input);
     RunReport report;
@@ -223,9 +231,12 @@ int sc_main(int argc, char** argv) {
     RunOptions o;
     CLI::App* run = app.add_subcommand("run", "Run a kmodel on the simulated K210; report outputs and timing");
     run->add_option("model", o.model, "kmodel file (default: the MobileNet demo job of ../shared)");
-    run->add_option("--input", o.input,
+    run->add_option("--input", o.inputs,
                     "JPEG/PNG/BMP picture (resized, planar RGB888 / grey) or raw input file "
-                    "(uint8 CHW, or float32 for float-input models); default: a test pattern");
+                    "(uint8 CHW, or float32 for float-input models); default: a test pattern. "
+                    "A folder or several pictures: a dataset run on every core, one JSON Lines record each");
+    run->add_option("--records", o.dataset.records, "dataset run: write the JSON Lines records here (default: standard output)");
+    run->add_option("--threads", o.dataset.threads, "dataset run: worker threads (default: every core)");
     run->add_option("--labels", o.labels, "class labels, one per line (enables the top-K list)");
     CLI::Option* top = run->add_option("--top", o.top, "how many classes to list (default 5)")
                            ->check(CLI::Range(1, 100000));
@@ -340,6 +351,8 @@ int sc_main(int argc, char** argv) {
                                                kpusim::parse_quantity(fi.firmware_size, "--firmware-size"),
                                                fi.output, std::cout);
         o.top_given = top->count() > 0;
+        if (o.inputs.size() == 1 && !std::filesystem::is_directory(o.inputs[0])) o.input = o.inputs[0];
+        else if (!o.inputs.empty()) o.dataset = {o.inputs, o.dataset.records, o.labels, o.dump_dir, o.top, o.dataset.threads};
         return run_command(o);
     } catch (const std::exception& e) {
         std::cerr << "kpusim: error: " << e.what() << "\n";

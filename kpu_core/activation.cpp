@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kpu_core/postprocess_simd.h"
 #include "kpu_core/rounding.h"
 
 namespace kpusim::kpu {
@@ -100,33 +101,56 @@ uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, 
     return apply_segment(bn, table.segments[seg], rule);
 }
 
+bool linear_activation(const ActivationTable& table, ActivationRule rule, int64_t min_value, int64_t max_value,
+                       LinearActivation* out) {
+    if (!table.starts_sorted || !in_segment(min_value, table.segments[0].x_start, rule)) return false;
+    int lo = 0, hi = 15;
+    // The segments of the smallest and largest value bound every other value's segment.
+    while (lo < 15 && in_segment(min_value, table.segments[lo + 1].x_start, rule)) ++lo;
+    while (hi > lo && !in_segment(max_value, table.segments[hi].x_start, rule)) --hi;
+    const ActivationSegment& top = table.segments[hi];
+    const bool below_constant = lo == hi || table.constant_down_to[hi - 1] <= lo;
+    const bool small = static_cast<uint64_t>(max_value) - static_cast<uint64_t>(top.x_start) < (uint64_t{1} << 46) ||
+                       !in_segment(max_value, top.x_start, rule);
+    if (!(below_constant && top.y_mul >= 0 && small && top.shift_number < 63)) return false;
+    out->x_start = top.x_start;
+    out->mul = static_cast<uint64_t>(top.y_mul);
+    out->shift = top.shift_number;
+    out->bias = top.result_bias;
+    out->constant = lo == hi ? 0 : static_cast<uint8_t>(std::min<uint32_t>(table.segments[lo].result_bias, 255));
+    out->reference = rule == ActivationRule::nncase_reference;
+    return true;
+}
+
 void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
                     uint8_t* out, bool* no_segment) {
     if (n == 0) return;
     const auto [lo_it, hi_it] = std::minmax_element(bn, bn + n);
+    activate_plane(bn, n, table, rule, out, no_segment, *lo_it, *hi_it, false);
+}
+
+void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
+                    uint8_t* out, bool* no_segment, int64_t min_value, int64_t max_value, bool simd) {
+    if (n == 0) return;
+    const int64_t* lo_it = &min_value;
+    const int64_t* hi_it = &max_value;
     if (!table.starts_sorted || !in_segment(*lo_it, table.segments[0].x_start, rule)) {
         for (uint64_t i = 0; i < n; ++i) out[i] = activate(bn[i], table, rule, no_segment);
         return;
     }
-    int lo = 0, hi = 15;
-    // The segments of the smallest and largest value bound every other value's segment.
-    while (lo < 15 && in_segment(*lo_it, table.segments[lo + 1].x_start, rule)) ++lo;
-    while (hi > lo && !in_segment(*hi_it, table.segments[hi].x_start, rule)) --hi;
-    // Common case (every nncase ReLU-style table): the values fall in one rising linear segment
-    // and, below it, segments that all give one constant byte. Branch-free loop; the product
-    // is known to stay below 2^62, so it equals apply_segment() exactly.
-    const ActivationSegment& top = table.segments[hi];
-    const bool below_constant = lo == hi || table.constant_down_to[hi - 1] <= lo;
-    const bool small = static_cast<uint64_t>(*hi_it) - static_cast<uint64_t>(top.x_start) < (uint64_t{1} << 46) ||
-                       !in_segment(*hi_it, top.x_start, rule);
-    if (below_constant && top.y_mul >= 0 && small && top.shift_number < 63) {
-        const uint8_t constant =
-            lo == hi ? 0 : static_cast<uint8_t>(std::min<uint32_t>(table.segments[lo].result_bias, 255));
+    LinearActivation lin;
+    if (linear_activation(table, rule, *lo_it, *hi_it, &lin)) {
+        // Branch-free loop; the product is known to stay below 2^62, so it equals
+        // apply_segment() exactly.
+        const ActivationSegment top{lin.x_start, static_cast<int32_t>(lin.mul), lin.shift, lin.bias};
+        const uint8_t constant = lin.constant;
         const uint32_t sh = top.shift_number;
-        const uint64_t mul = static_cast<uint64_t>(top.y_mul);
+        const uint64_t mul = lin.mul;
         const uint64_t mask = sh ? (uint64_t{1} << sh) - 1 : 0, half = sh ? uint64_t{1} << (sh - 1) : 0;
-        const bool reference = rule == ActivationRule::nncase_reference;
-        for (uint64_t i = 0; i < n; ++i) {
+        const bool reference = lin.reference;
+        const uint64_t done =
+            simd ? simd::activate_linear(bn, n, top.x_start, mul, sh, top.result_bias, constant, reference, out) : 0;
+        for (uint64_t i = done; i < n; ++i) {
             const int64_t v = bn[i];
             const bool inside = reference ? v > top.x_start : v >= top.x_start;
             const uint64_t p = inside ? (static_cast<uint64_t>(v) - static_cast<uint64_t>(top.x_start)) * mul : 0;
@@ -141,6 +165,9 @@ void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table,
         }
         return;
     }
+    int lo = 0, hi = 15;
+    while (lo < 15 && in_segment(*lo_it, table.segments[lo + 1].x_start, rule)) ++lo;
+    while (hi > lo && !in_segment(*hi_it, table.segments[hi].x_start, rule)) --hi;
     for (uint64_t i = 0; i < n; ++i) {
         const int64_t v = bn[i];
         int seg = hi;

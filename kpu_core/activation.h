@@ -58,4 +58,26 @@ uint8_t activate(int64_t bn, const ActivationTable& table, ActivationRule rule, 
 void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
                     uint8_t* out, bool* no_segment);
 
+/// The common case of a plane's activation (every nncase ReLU-style table): all values fall in
+/// one rising segment (y_mul >= 0) or in segments below it that all give one constant byte.
+struct LinearActivation {
+    int64_t x_start = 0;   ///< the rising segment's start
+    uint64_t mul = 0;      ///< its slope, 0..32767
+    uint32_t shift = 0;    ///< its shift, < 63
+    uint32_t bias = 0;     ///< its result bias
+    uint8_t constant = 0;  ///< the byte of every value at or below x_start
+    bool reference = true; ///< ActivationRule::nncase_reference (else v01)
+};
+
+/// True, with *out filled, when every bn in [lo, hi] takes the LinearActivation route with
+/// results equal to activate() (the product (bn - x_start) x mul stays below 2^62); false
+/// otherwise (unsorted table, a value below every segment start, other shapes).
+bool linear_activation(const ActivationTable& table, ActivationRule rule, int64_t lo, int64_t hi,
+                       LinearActivation* out);
+
+/// activate_plane() with the minimum `lo` and maximum `hi` of bn[0..n) already known, and,
+/// when `simd` is true, the AVX2 loop of postprocess_simd.h where the CPU has it (same results).
+void activate_plane(const int64_t* bn, uint64_t n, const ActivationTable& table, ActivationRule rule,
+                    uint8_t* out, bool* no_segment, int64_t lo, int64_t hi, bool simd);
+
 }  // namespace kpusim::kpu

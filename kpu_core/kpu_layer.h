@@ -22,6 +22,11 @@ struct KpuOptions {
     /// Changes only layers whose arg_x or arg_w is not a multiple of 2^shr (no nncase-made
     /// model; of ../shared/models only maixemc_cifar10_v3).
     ArgXRule arg_x_rule = ArgXRule::per_channel;
+    /// Use the scalar reference kernels: the multiply-accumulate of conv.h accumulate_products
+    /// instead of the fast one (conv_fast.h), and the scalar batch-norm / activation instead of
+    /// the AVX2 ones (postprocess_simd.h). Both give the same results bit for bit. 16-bit
+    /// weights always use the reference multiply-accumulate.
+    bool reference_kernels = false;
 };
 
 /// Everything the KPU fetches for one layer (what para_start_addr, bwsx_base_addr and

@@ -22,7 +22,24 @@ void pool_plane(const uint8_t* in, uint32_t w, uint32_t h, PoolType type, uint8_
             case PoolType::right_top_2_s2:
                 for (uint32_t ox = 0; ox < ow; ++ox) o[ox] = px(y0, ox * 2 + 1);
                 break;
-            case PoolType::max_2_s2:
+            case PoolType::max_2_s2: {
+                // Written out for 2 x 2 so that the compiler vectorises it.
+                const uint8_t* r0 = in + uint64_t{y0} * w;
+                const uint8_t* r1 = r0 + w;
+                for (uint32_t ox = 0; ox < ow; ++ox) {
+                    const uint8_t a = std::max(r0[2 * ox], r0[2 * ox + 1]);
+                    const uint8_t b = std::max(r1[2 * ox], r1[2 * ox + 1]);
+                    o[ox] = std::max(a, b);
+                }
+                break;
+            }
+            case PoolType::mean_2_s2: {
+                const uint8_t* r0 = in + uint64_t{y0} * w;
+                const uint8_t* r1 = r0 + w;
+                for (uint32_t ox = 0; ox < ow; ++ox)
+                    o[ox] = static_cast<uint8_t>((uint32_t{r0[2 * ox]} + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / 4);
+                break;
+            }
             case PoolType::max_4_s4:
                 for (uint32_t ox = 0; ox < ow; ++ox) {
                     uint8_t m = 0;
@@ -31,7 +48,6 @@ void pool_plane(const uint8_t* in, uint32_t w, uint32_t h, PoolType type, uint8_
                     o[ox] = m;
                 }
                 break;
-            case PoolType::mean_2_s2:
             case PoolType::mean_4_s4:
                 for (uint32_t ox = 0; ox < ow; ++ox) {
                     uint32_t sum = 0;

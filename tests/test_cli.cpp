@@ -119,7 +119,9 @@ TEST(Cli, BadInputsGetClearErrorsAndExitCode2) {
         {"run " + mnist + " --spi-speed 80X", "unknown suffix"},
         {"run " + mnist + " --mode warp", "unknown mode"},
         {"run /tmp", "not a regular file"},
-        {"run " + mnist + " --input /tmp", "not a regular file"},
+        {"run " + mnist + " --input /dev/null", "not a regular file"},
+        // A folder is a dataset run (sim/dataset_run.h): one without pictures is refused.
+        {"run " + mnist + " --input /proc/self/fdinfo", "holds no .jpg"},
     };
     for (const auto& [args, message] : cases) {
         const Result r = kpusim_cli(args);
