@@ -155,7 +155,10 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
     if (memory::answered_unless_valid_read(trans, size())) return;
 
     const FlashReadTiming t = read_time(length);
-    if (config_.frame_bits == 8) {
+    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
+    if (timed && timed->account_only) {
+        // Timing only (memory/timed_access.h): the initiator does not need the bytes.
+    } else if (config_.frame_bits == 8) {
         if (length > 0) std::memcpy(ptr, bytes_.data() + address, length);
     } else {
         // 32-bit frames: wire byte 4g+k lands at 4g+3-k. A tail group reads the bytes after
@@ -180,7 +183,6 @@ void SpiFlash::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& de
     ++transactions_;
     busy_ps_ += t.total_ps;
     // One controller: a read requested while another is in flight queues behind it.
-    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
     const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
     const uint64_t wait = busy_.book(request, t.total_ps);
     if (timed) {

@@ -13,8 +13,9 @@
 // the annotated delay, and the delay grows by the wait and the access time.
 //
 // account_only: the initiator moves the bytes itself through DMI (the functional KPU and CPU
-// layers work on the memories' arrays directly, for speed) and asks the resource only to
-// charge the access: time, busy-until and counters, no copy. The data pointer may be null.
+// layers work on the memories' arrays directly, for speed), or does not need them (a
+// timing-only run reading the flash), and asks the resource only to charge the access: time,
+// busy-until and counters, no copy. For the memories the data pointer may be null.
 #pragma once
 
 #include <cstdint>

@@ -181,13 +181,14 @@ void Psram::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     if (memory::answered_unless_valid_read(trans, size())) return;
 
     const PsramReadTiming t = read_time(address, length);
-    if (length > 0) std::memcpy(ptr, bytes_.data() + address, length);
+    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
+    // account_only: timing only (memory/timed_access.h), the initiator does not need the bytes.
+    if (length > 0 && !(timed && timed->account_only)) std::memcpy(ptr, bytes_.data() + address, length);
     bursts_issued_ += t.bursts;
     bytes_read_ += length;
     ++transactions_;
     busy_ps_ += t.total_ps;
     // One controller: a read requested while another is in flight queues behind it.
-    memory::TimedAccess* timed = trans.get_extension<memory::TimedAccess>();
     const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
     const uint64_t wait = busy_.book(request, t.total_ps);
     if (timed) {

@@ -154,6 +154,8 @@ void K210::dma_process() {
         tlm::tlm_generic_payload trans;
         memory::TimedAccess timed;
         timed.request_ps = start;
+        // A timing-only run (sweeps) needs the time of the read, not its bytes.
+        timed.account_only = job_ && !job_->settings->compute_outputs;
         trans.set_command(tlm::TLM_READ_COMMAND);
         trans.set_address(dma_chunk_.source_address);
         trans.set_data_ptr(dma_chunk_.destination);
@@ -646,7 +648,8 @@ void K210::forward_flash_dual(Job& job) {
 
 RunResult K210::run(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings) {
     if (job_) throw std::logic_error("K210::run: a run is already in progress on this platform");
-    if (sc_core::sc_get_current_process_handle().proc_kind() != sc_core::SC_THREAD_PROC_)
+    const sc_core::sc_process_handle caller = sc_core::sc_get_current_process_handle();
+    if (!caller.valid() || caller.proc_kind() != sc_core::SC_THREAD_PROC_)
         throw std::logic_error("K210::run must be called from an SC_THREAD (it waits for simulated time)");
     Job job{&model, &input, &settings, {}, nullptr};
     job.cpu.start_from_kernel();
