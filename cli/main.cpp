@@ -150,25 +150,7 @@ int run_command(RunOptions o) {
     report.model_path = o.model;
     report.input_description = o.input.empty() ? "test pattern" : o.input;
     report.model = &model;
-    bool have_outputs = false;
-    for (RunMode mode : modes) {
-        RunSettings s = base;
-        s.mode = mode;
-        s.compute_outputs = !have_outputs;  // the outputs do not depend on the mode
-        try {
-            report.runs.push_back({s, run_standalone(model, input, s), {}});
-            have_outputs = true;
-        } catch (const std::exception& e) {
-            // With one mode the error is the answer; side by side, the other modes still count
-            // (a model too big for RAM is what the flash modes are for).
-            if (modes.size() == 1) throw;
-            ModeRun failed;
-            failed.settings = s;
-            failed.error = e.what();
-            report.runs.push_back(std::move(failed));
-        }
-    }
-    if (!have_outputs) throw InputError("no mode could run: " + report.runs.front().error);
+    report.runs = simulate_modes(model, input, base, modes);
     if (!o.labels.empty()) report.labels = load_labels(o.labels);
     report.byte_order = to_string(order);
     const auto& outputs = report.first_ran().result.outputs;

@@ -113,6 +113,29 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
 
 }  // namespace
 
+std::vector<ModeRun> simulate_modes(const Model& model, const std::vector<uint8_t>& input,
+                                    const RunSettings& base, const std::vector<RunMode>& modes) {
+    std::vector<ModeRun> runs;
+    bool have_outputs = false;
+    for (RunMode mode : modes) {
+        RunSettings s = base;
+        s.mode = mode;
+        s.compute_outputs = base.compute_outputs && !have_outputs;
+        try {
+            runs.push_back({s, simulate(model, input, s), {}});
+            have_outputs = true;
+        } catch (const std::exception& e) {
+            if (modes.size() == 1) throw;
+            ModeRun failed;
+            failed.settings = s;
+            failed.error = e.what();
+            runs.push_back(std::move(failed));
+        }
+    }
+    if (!have_outputs) throw InputError("no mode could run: " + runs.front().error);
+    return runs;
+}
+
 const ModeRun& RunReport::first_ran() const {
     for (const auto& run : runs)
         if (run.error.empty()) return run;

@@ -26,6 +26,14 @@ struct ModeRun {
     std::string error;  ///< why the mode could not run (--mode all only), else empty
 };
 
+/// Run `model` on `input` in each of `modes` (base settings otherwise), as `kpusim run --mode
+/// all` does: the outputs are computed once (they do not depend on the mode), the other modes
+/// are timed only. With one mode its error is thrown; with several, a mode that cannot run
+/// (a model too big for RAM is what the flash modes are for) keeps its error and the others
+/// still run. Throws InputError when no mode could run.
+std::vector<ModeRun> simulate_modes(const Model& model, const std::vector<uint8_t>& input,
+                                    const RunSettings& base, const std::vector<RunMode>& modes);
+
 struct RunReport {
     std::string model_path;
     std::string input_description;  ///< the input file, or "test pattern"
