@@ -144,23 +144,12 @@ uint64_t Kpu::charge(tlm_utils::simple_initiator_socket<Kpu>& port, tlm::tlm_com
                      uint64_t address, uint64_t bytes, uint64_t* request_ps) {
     if (bytes == 0) return 0;
     local_.sync();  // book in time order with the other initiators
-    tlm::tlm_generic_payload trans;
-    memory::TimedAccess timed;
-    timed.request_ps = request_ps ? *request_ps : local_.now();
-    timed.account_only = true;
-    trans.set_command(command);
-    trans.set_address(address);
-    trans.set_data_ptr(nullptr);
-    trans.set_data_length(static_cast<unsigned>(bytes));
-    trans.set_streaming_width(static_cast<unsigned>(bytes));
-    trans.set_extension(&timed);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    port->b_transport(trans, delay);
-    trans.clear_extension(&timed);
-    if (!trans.is_response_ok()) return 0;
+    const memory::TimedResult r =
+        memory::timed_transport(*port.operator->(), command, address, bytes, request_ps ? *request_ps : local_.now());
+    if (!r.ok) return 0;
     // The next access of the same stage follows this one.
-    if (request_ps) *request_ps += timed.wait_ps + timed.access_ps;
-    return timed.wait_ps;
+    if (request_ps) *request_ps += r.wait_ps + r.access_ps;
+    return r.wait_ps;
 }
 
 void Kpu::layer_thread() {

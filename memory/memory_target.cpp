@@ -98,14 +98,7 @@ void MemoryTarget::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time
             return;
     }
     ++transactions_;
-    const uint64_t access = clock_.ps(access_cycles(length));
-    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
-    const uint64_t wait = busy_.book(request, access);
-    if (timed) {
-        timed->wait_ps = wait;
-        timed->access_ps = access;
-    }
-    delay += to_sc_time(wait + access);
+    book_access(busy_, trans, delay, clock_.ps(access_cycles(length)));
     trans.set_dmi_allowed(true);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

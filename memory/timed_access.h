@@ -19,8 +19,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include <systemc>
 #include <tlm>
+
+#include "common/clock_domain.h"
 
 namespace kpusim::memory {
 
@@ -58,5 +62,60 @@ private:
     uint64_t busy_until_ps_ = 0;
     uint64_t busy_ps_ = 0;
 };
+
+/// For a target: book an access of `access_ps` on `busy` for `trans` (requested at its
+/// TimedAccess's request_ps, or sc_time_stamp() + delay without one), fill the extension's
+/// wait_ps and access_ps, and add the wait plus the access to `delay`.
+inline void book_access(BusyUntil& busy, tlm::tlm_generic_payload& trans, sc_core::sc_time& delay,
+                        uint64_t access_ps) {
+    TimedAccess* timed = trans.get_extension<TimedAccess>();
+    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
+    const uint64_t wait = busy.book(request, access_ps);
+    if (timed) {
+        timed->wait_ps = wait;
+        timed->access_ps = access_ps;
+    }
+    delay += to_sc_time(wait + access_ps);
+}
+
+/// What a timed access cost the initiator.
+struct TimedResult {
+    bool ok = false;         ///< the target answered TLM_OK_RESPONSE
+    uint64_t wait_ps = 0;    ///< queued behind earlier accesses
+    uint64_t access_ps = 0;  ///< the access itself
+    std::string error;       ///< the response string when not ok
+};
+
+/// For an initiator: one b_transport of `bytes` bytes at `address`, requested at exact time
+/// `request_ps`, carrying a TimedAccess. With `data` null the access is account-only (the
+/// initiator moves the bytes through DMI or does not need them; memory targets copy nothing);
+/// `account_only` forces that with a data pointer too (a read whose bytes are not needed).
+inline TimedResult timed_transport(tlm::tlm_fw_transport_if<>& target, tlm::tlm_command command,
+                                   uint64_t address, uint64_t bytes, uint64_t request_ps,
+                                   unsigned char* data = nullptr, bool account_only = false) {
+    tlm::tlm_generic_payload trans;
+    TimedAccess timed;
+    timed.request_ps = request_ps;
+    timed.account_only = account_only || data == nullptr;
+    trans.set_command(command);
+    trans.set_address(address);
+    trans.set_data_ptr(data);
+    trans.set_data_length(static_cast<unsigned>(bytes));
+    trans.set_streaming_width(static_cast<unsigned>(bytes));
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    trans.set_extension(&timed);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    target.b_transport(trans, delay);
+    trans.clear_extension(&timed);
+    TimedResult r;
+    r.ok = trans.is_response_ok();
+    if (r.ok) {
+        r.wait_ps = timed.wait_ps;
+        r.access_ps = timed.access_ps;
+    } else {
+        r.error = trans.get_response_string();
+    }
+    return r;
+}
 
 }  // namespace kpusim::memory

@@ -189,13 +189,7 @@ void Psram::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay
     ++transactions_;
     busy_ps_ += t.total_ps;
     // One controller: a read requested while another is in flight queues behind it.
-    const uint64_t request = timed ? timed->request_ps : to_ps(sc_core::sc_time_stamp() + delay);
-    const uint64_t wait = busy_.book(request, t.total_ps);
-    if (timed) {
-        timed->wait_ps = wait;
-        timed->access_ps = t.total_ps;
-    }
-    delay += to_sc_time(wait + t.total_ps);
+    memory::book_access(busy_, trans, delay, t.total_ps);
     trans.set_dmi_allowed(false);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -97,19 +97,8 @@ uint64_t K210::charge(Job& job, tlm_utils::simple_initiator_socket<K210>& port, 
                       uint64_t address, uint64_t bytes) {
     if (bytes == 0) return 0;
     job.cpu.sync();
-    tlm::tlm_generic_payload trans;
-    memory::TimedAccess timed;
-    timed.request_ps = job.cpu.now();
-    timed.account_only = true;
-    trans.set_command(command);
-    trans.set_address(address);
-    trans.set_data_length(static_cast<unsigned>(bytes));
-    trans.set_streaming_width(static_cast<unsigned>(bytes));
-    trans.set_extension(&timed);
-    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
-    port->b_transport(trans, delay);
-    trans.clear_extension(&timed);
-    return trans.is_response_ok() ? timed.wait_ps : 0;
+    const memory::TimedResult r = memory::timed_transport(*port.operator->(), command, address, bytes, job.cpu.now());
+    return r.ok ? r.wait_ps : 0;
 }
 
 void K210::write_register(Job& job, uint64_t offset, uint64_t value) {
@@ -151,29 +140,17 @@ void K210::dma_process() {
         sc_core::wait(dma_go_);
         local.catch_up(dma_issue_ps_);  // exact: the command's issue time (the DMA was idle)
         const uint64_t start = local.now();
-        tlm::tlm_generic_payload trans;
-        memory::TimedAccess timed;
-        timed.request_ps = start;
-        // A timing-only run (sweeps) needs the time of the read, not its bytes.
-        timed.account_only = job_ && !job_->settings->compute_outputs;
-        trans.set_command(tlm::TLM_READ_COMMAND);
-        trans.set_address(dma_chunk_.source_address);
-        trans.set_data_ptr(dma_chunk_.destination);
-        trans.set_data_length(static_cast<unsigned>(dma_chunk_.bytes));
-        trans.set_streaming_width(static_cast<unsigned>(dma_chunk_.bytes));
-        trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-        trans.set_extension(&timed);
-        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
         auto& port = dma_source_ == ModelSource::flash ? dma_flash_port : dma_psram_port;
-        port->b_transport(trans, delay);
-        trans.clear_extension(&timed);
-        uint64_t duration = timed.wait_ps + timed.access_ps;
-        if (trans.is_response_error()) {
+        // A timing-only run (sweeps) needs the time of the read, not its bytes.
+        const memory::TimedResult read = memory::timed_transport(
+            *port.operator->(), tlm::TLM_READ_COMMAND, dma_chunk_.source_address, dma_chunk_.bytes, start,
+            dma_chunk_.destination, job_ && !job_->settings->compute_outputs);
+        uint64_t duration = read.wait_ps + read.access_ps;
+        if (!read.ok) {
             // Handed to the firmware (wait_dma), which raises it: an exception escaping a
             // SystemC thread would leave the kernel unusable for later runs.
             dma_error_ = "the model source refused a read of " + std::to_string(dma_chunk_.bytes) +
-                         " bytes at address " + std::to_string(dma_chunk_.source_address) + ": " +
-                         trans.get_response_string();
+                         " bytes at address " + std::to_string(dma_chunk_.source_address) + ": " + read.error;
             duration = 0;
         }
         dma_end_ps_ = start + duration;
@@ -190,18 +167,8 @@ void K210::dma_process() {
             done += n;
             local.advance(start + static_cast<uint64_t>(static_cast<unsigned __int128>(duration) * done / bytes) -
                           local.now());
-            tlm::tlm_generic_payload write;
-            memory::TimedAccess booked;
-            booked.request_ps = local.now();
-            booked.account_only = true;
-            write.set_command(tlm::TLM_WRITE_COMMAND);
-            write.set_address(offset + done - n);
-            write.set_data_length(static_cast<unsigned>(n));
-            write.set_streaming_width(static_cast<unsigned>(n));
-            write.set_extension(&booked);
-            sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-            dma_sram_port->b_transport(write, d);
-            write.clear_extension(&booked);
+            memory::timed_transport(*dma_sram_port.operator->(), tlm::TLM_WRITE_COMMAND, offset + done - n, n,
+                                    local.now());
         }
         local.advance(dma_end_ps_ - local.now());
         if (job_ && !job_->loading) {

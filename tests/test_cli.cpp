@@ -18,29 +18,10 @@ using kpusim::test::shared_path;
 
 namespace {
 
-struct Result {
-    int status;
-    std::string out;
-};
+using kpusim::test::kpusim_cli;
+using Result = kpusim::test::CliResult;
 
-// Run kpusim with `args`; stdout and stderr together.
-Result kpusim_cli(const std::string& args) {
-    const std::string cmd = kpusim::test::kpusim_binary() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream f(path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return nlohmann::json::parse(ss.str());
-}
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(kpusim::test::read_text(path)); }
 
 }  // namespace
 

@@ -224,21 +224,8 @@ TEST(Compare, JsonFormHasEveryStatistic) {
 
 // ---- the command -----------------------------------------------------------------------------
 
-struct Result {
-    int status;
-    std::string out;
-};
-
-Result kpusim_cli(const std::string& args) {
-    const std::string cmd = test::kpusim_binary() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using test::kpusim_cli;
+using Result = test::CliResult;
 
 // The README's "K210:" numbers of Maix-EMC's CIFAR-10 model on plane.bmp, as printed.
 const char* kBoardPrint = "[1.181304, -5.381746, 1.580029, 0.045343, 0.511492,\n"

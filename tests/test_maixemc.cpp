@@ -201,16 +201,10 @@ TEST(MaixEmc, OnlyModelsWithLayerType21GetTheInOrderFullyConnectedSum) {
 TEST(MaixEmc, CifarRunFromTheCommandLineReproducesTheBoardLogits) {
     const std::string dir = "/tmp/kpusim_test_maixemc_cifar";
     std::filesystem::remove_all(dir);
-    const std::string cmd = test::kpusim_binary() + " run " + shared_path(kCifarModel) + " --input " +
-                            shared_path(kCifarPicture) + " --dump-outputs " + dir + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    const test::CliResult r = test::kpusim_cli("run " + shared_path(kCifarModel) + " --input " +
+                                               shared_path(kCifarPicture) + " --dump-outputs " + dir);
+    const std::string& out = r.out;
+    ASSERT_EQ(r.status, 0) << out;
     EXPECT_NE(out.find("Maix-EMC"), std::string::npos) << out;  // the note
     const auto bytes = test::read_file_bytes(dir + "/output_0.bin");
     ASSERT_EQ(bytes.size(), 40u);
@@ -221,21 +215,8 @@ TEST(MaixEmc, CifarRunFromTheCommandLineReproducesTheBoardLogits) {
     }
 }
 
-struct CliResult {
-    int status;
-    std::string out;
-};
-
-CliResult kpusim_cli(const std::string& args) {
-    const std::string cmd = test::kpusim_binary() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using test::kpusim_cli;
+using test::CliResult;
 
 TEST(MaixEmc, CliReportsTheNoteAndTheRulesAndRefusesWhenStrict) {
     const std::string model = shared_path(kCifarModel), json = "/tmp/kpusim_test_maixemc_report.json";

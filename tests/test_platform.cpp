@@ -68,19 +68,10 @@ struct KpuBench : sc_core::sc_module {
     }
     // Another initiator writes `bytes` into SRAM now (as the flash DMA does).
     void dma_write(uint64_t bytes) {
-        tlm::tlm_generic_payload t;
-        memory::TimedAccess timed;
-        timed.request_ps = to_ps(sc_core::sc_time_stamp());
-        timed.account_only = true;
-        t.set_command(tlm::TLM_WRITE_COMMAND);
-        t.set_address(memory::kGeneralSramSize - bytes);
-        t.set_data_length(static_cast<unsigned>(bytes));
-        t.set_streaming_width(static_cast<unsigned>(bytes));
-        t.set_extension(&timed);
-        sc_core::sc_time d = sc_core::SC_ZERO_TIME;
-        dma->b_transport(t, d);
-        t.clear_extension(&timed);
-        ASSERT_TRUE(t.is_response_ok());
+        const memory::TimedResult r = memory::timed_transport(*dma.operator->(), tlm::TLM_WRITE_COMMAND,
+                                                              memory::kGeneralSramSize - bytes, bytes,
+                                                              to_ps(sc_core::sc_time_stamp()));
+        ASSERT_TRUE(r.ok);
     }
 };
 
@@ -292,25 +283,9 @@ TEST(Parameters, ACommandCostChangesFlashTimingAndNothingElse) {
     EXPECT_EQ(slower.timing.forward_ps - base.timing.forward_ps, commands * cycles_to_ps(2000, 400'000'000));
 }
 
-struct Cli {
-    int status;
-    std::string out;
-};
-Cli cli(const std::string& args) {
-    const std::string cmd = kpusim::test::kpusim_binary() + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-nlohmann::json read_json(const std::string& path) {
-    std::ifstream f(path);
-    return nlohmann::json::parse(f);
-}
+using Cli = kpusim::test::CliResult;
+Cli cli(const std::string& args) { return kpusim::test::kpusim_cli(args); }
+nlohmann::json read_json(const std::string& path) { return nlohmann::json::parse(kpusim::test::read_text(path)); }
 
 TEST(TimeResolution, OnePicosecondAndOneNanosecondGiveTheSameReport) {
     const std::string model = shared_path(kFaceModel);
