@@ -46,8 +46,10 @@ void execute(const ConcatOp& op, uint8_t* main) {
 
 /// TENSORFLOW_FLATTEN (20), float32: CHW (channels x height x width) reordered to HWC
 /// (y outer, then x, channel inner): out[(y*W + x)*C + c] = in[(c*H + y)*W + x], written
-/// in out order. Source: spec §7.3.
+/// in out order. Nothing is done when a dimension is 0 (so that no outer loop runs over a
+/// huge dimension for nothing). Source: spec §7.3.
 void execute(const FlattenOp& op, uint8_t* main) {
+    if (op.width == 0 || op.height == 0 || op.channels == 0) return;
     uint64_t o = 0;
     for (uint32_t y = 0; y < op.height; ++y)
         for (uint32_t x = 0; x < op.width; ++x)
@@ -63,7 +65,7 @@ void execute(const FlattenOp& op, uint8_t* main) {
 /// product and floor in float. align_corners is ignored, as by the SDK. Nothing is written
 /// when an input or output dimension is 0. Source: spec §7.3.
 void execute(const ResizeNearestOp& op, bool quantized, uint8_t* main) {
-    if (op.in_w == 0 || op.in_h == 0 || op.out_w == 0 || op.out_h == 0) return;
+    if (op.in_w == 0 || op.in_h == 0 || op.out_w == 0 || op.out_h == 0 || op.channels == 0) return;
     const uint32_t bytes = quantized ? 1 : 4;
     const float sh = static_cast<float>(op.in_h) / static_cast<float>(op.out_h);
     const float sw = static_cast<float>(op.in_w) / static_cast<float>(op.out_w);

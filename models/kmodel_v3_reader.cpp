@@ -1,11 +1,14 @@
 #include "models/kmodel_v3_reader.h"
 
+#include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <string>
 
 #include "kpu_core/kpu_ram_layout.h"
 #include "models/byte_reader.h"
 #include "models/kmodel_error.h"
+#include "models/size_limits.h"
 
 namespace kpusim {
 
@@ -13,7 +16,6 @@ namespace {
 
 constexpr uint32_t kHeaderBytes = 28;
 constexpr uint32_t kMaxLastBodyOverrun = 7;  // missing final padding (spec §7.1)
-constexpr uint32_t kGeneralSramBytes = 6u * 1024 * 1024;  // spec §1
 
 struct TypeInfo {
     uint32_t code;
@@ -150,6 +152,46 @@ private:
                               layer, field);
     }
 
+    // Elements of a tensor with dimensions `dims`, after checking that each dimension and the
+    // product of the dimensions with every 0 counted as 1 (the iterations of the layer's
+    // outer loops, which a zero inner dimension does not stop) are at most
+    // kMaxTensorElements: no wrapped product can pass a range check, no loop runs long.
+    uint64_t elements(uint32_t layer, const char* field, std::initializer_list<uint32_t> dims) {
+        uint64_t loops = 1;
+        std::string text;
+        bool too_big = false;
+        for (uint32_t d : dims) {
+            text += (text.empty() ? "" : " x ") + std::to_string(d);
+            if (d > kMaxTensorElements) too_big = true;
+            const auto next = checked_mul(loops, std::max<uint32_t>(d, 1));
+            if (!next || *next > kMaxTensorElements) too_big = true;
+            else loops = *next;
+        }
+        if (too_big)
+            throw KmodelError(KmodelErrorKind::out_of_bounds,
+                              "tensor " + text + " has more elements (counting each 0 as 1) than the " +
+                                  std::to_string(kMaxTensorElements) + " the 6 MiB main memory can hold",
+                              layer, field);
+        uint64_t n = 1;
+        for (uint32_t d : dims) n *= d;  // <= loops: cannot overflow
+        return n;
+    }
+
+    // The in-bounds taps of pooling window `w` summed over its output, checked against
+    // kMaxPoolTaps (after elements() bounded every dimension, nothing here overflows).
+    void check_pool_work(uint32_t layer, const PoolWindow& w) {
+        const uint64_t outputs = uint64_t{std::max<uint32_t>(w.out_c, 1)} *
+                                 std::max<uint32_t>(w.out_h, 1) * std::max<uint32_t>(w.out_w, 1);
+        const uint64_t taps = uint64_t{std::min(w.kernel_h, std::max<uint32_t>(w.in_h, 1))} *
+                              std::min(w.kernel_w, std::max<uint32_t>(w.in_w, 1));
+        if (outputs * taps > kMaxPoolTaps)
+            throw KmodelError(KmodelErrorKind::inconsistent,
+                              "pooling needs " + std::to_string(outputs) + " windows x " +
+                                  std::to_string(taps) + " taps, above kpusim's limit of " +
+                                  std::to_string(kMaxPoolTaps) + " taps per layer",
+                              layer, "kernel_width");
+    }
+
     void check_kpu(uint32_t layer, const std::string& field, uint32_t row, uint32_t w, uint32_t h,
                    uint32_t c) {
         if (w == 0 || h == 0 || c == 0 || w > 1024 || h > 1024 || c > 1024)
@@ -244,7 +286,8 @@ private:
                                        u(12, "kernel_size"), u(16, "channels")};
                 if (op.kernel_size == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "kernel_size is 0", i, "kernel_size");
-                main("main_mem_in_address", op.in, 4ull * op.kernel_size * op.channels);
+                main("main_mem_in_address", op.in,
+                     4 * elements(i, "kernel_size", {op.channels, op.kernel_size}));
                 main("main_mem_out_address", op.out, 4ull * op.channels);
                 wrote(layer, op.out, vec_shape(op.channels), DataType::float32);
                 layer.op = op;
@@ -266,8 +309,11 @@ private:
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero kernel or stride", i,
                                       "kernel_width");
                 const uint64_t esize = layer.type_code == 8 ? 1 : 4;
-                main("main_mem_in_address", in, esize * w.in_w * w.in_h * w.in_c);
-                main("main_mem_out_address", out, esize * w.out_w * w.out_h * w.out_c);
+                main("main_mem_in_address", in,
+                     esize * elements(i, "in_shape.width", {w.in_c, w.in_h, w.in_w}));
+                main("main_mem_out_address", out,
+                     esize * elements(i, "out_shape.width", {w.out_c, w.out_h, w.out_w}));
+                check_pool_work(i, w);
                 const Shape s{1, w.out_c, w.out_h, w.out_w};
                 if (layer.type_code == 8) {
                     wrote(layer, out, s, DataType::uint8);
@@ -358,15 +404,18 @@ private:
                                       "activation " + std::to_string(op.act) +
                                           " is not linear (0), ReLU (1) or ReLU6 (2)",
                                       i, "act");
+                // The ranges first: they bound both channel counts by 1.5 Mi, so the weight
+                // count below cannot overflow, and the weights must be in the body.
+                main("main_mem_in_address", op.in, 4ull * op.in_channels);
+                main("main_mem_out_address", op.out, 4ull * op.out_channels);
                 const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;
                 const uint8_t* w = b.bytes(24, 4 * nw, "weights");
                 const uint8_t* bias = b.bytes(24 + 4 * nw, 4ull * op.out_channels, "bias");
                 op.weights.resize(nw);
                 op.bias.resize(op.out_channels);
-                std::memcpy(op.weights.data(), w, 4 * nw);
-                std::memcpy(op.bias.data(), bias, 4ull * op.out_channels);
-                main("main_mem_in_address", op.in, 4ull * op.in_channels);
-                main("main_mem_out_address", op.out, 4ull * op.out_channels);
+                if (nw > 0) std::memcpy(op.weights.data(), w, 4 * nw);
+                if (op.out_channels > 0)
+                    std::memcpy(op.bias.data(), bias, 4ull * op.out_channels);
                 wrote(layer, op.out, vec_shape(op.out_channels), DataType::float32);
                 layer.op = std::move(op);
                 break;
@@ -374,7 +423,7 @@ private:
             case 20: {
                 FlattenOp op{u(4, "main_mem_in_address"), u(8, "main_mem_out_address"),
                              u(12, "width"), u(16, "height"), u(20, "channels")};
-                const uint64_t n = uint64_t{op.width} * op.height * op.channels;
+                const uint64_t n = elements(i, "width", {op.channels, op.height, op.width});
                 main("main_mem_in_address", op.in, 4 * n);
                 main("main_mem_out_address", op.out, 4 * n);
                 wrote(layer, op.out, vec_shape(static_cast<uint32_t>(n)), DataType::float32);
@@ -389,8 +438,10 @@ private:
                 if (op.out_w == 0 || op.out_h == 0 || op.in_w == 0 || op.in_h == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero size", i, "out_width");
                 const uint64_t es = layer.type_code == 22 ? 4 : 1;
-                main("main_mem_in_address", op.in, es * op.in_w * op.in_h * op.channels);
-                main("main_mem_out_address", op.out, es * op.out_w * op.out_h * op.channels);
+                main("main_mem_in_address", op.in,
+                     es * elements(i, "in_width", {op.channels, op.in_h, op.in_w}));
+                main("main_mem_out_address", op.out,
+                     es * elements(i, "out_width", {op.channels, op.out_h, op.out_w}));
                 wrote(layer, op.out, Shape{1, op.channels, op.out_h, op.out_w},
                       es == 4 ? DataType::float32 : DataType::uint8);
                 layer.op = op;
@@ -402,6 +453,7 @@ private:
                 op.out = u(8, "main_mem_out_address");
                 op.channels = u(12, "channels");
                 op.channel_size = u(16, "channel_size");
+                const uint64_t n = elements(i, "channel_size", {op.channels, op.channel_size});
                 const uint8_t* params = b.bytes(20, 8ull * op.channels, "quant_params");
                 for (uint32_t c = 0; c < op.channels; ++c) {
                     float s, z;
@@ -410,7 +462,6 @@ private:
                     op.scale.push_back(s);
                     op.bias.push_back(z);
                 }
-                const uint64_t n = uint64_t{op.channels} * op.channel_size;
                 main("main_mem_in_address", op.in, n);
                 main("main_mem_out_address", op.out, 4 * n);
                 wrote(layer, op.out, shape_at(op.in, n), DataType::float32);
@@ -439,8 +490,8 @@ private:
             case 10243: {
                 UploadOp op{u(4, "main_mem_in_address"), u(8, "kpu_mem_out_address"),
                             u(12, "width"), u(16, "height"), u(20, "channels")};
-                main("main_mem_in_address", op.in, uint64_t{op.width} * op.height * op.channels);
                 check_kpu(i, "kpu_mem_out_address", op.kpu_row, op.width, op.height, op.channels);
+                main("main_mem_in_address", op.in, uint64_t{op.width} * op.height * op.channels);
                 layer.out_shape = Shape{1, op.channels, op.height, op.width};
                 layer.out_type = DataType::uint8;
                 layer.op = op;
