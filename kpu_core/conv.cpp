@@ -80,20 +80,49 @@ __attribute__((always_inline)) inline void accumulate_block(const PaddedInput& i
     }
 }
 
-}  // namespace
-
+// The dispatch over the number of outputs, inlined into each clone below.
 template <typename Acc>
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("avx2", "default")))
-#endif
-void accumulate_products(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
-                         uint32_t outputs, const int32_t* const* weights, Acc* const* acc) {
+__attribute__((always_inline)) inline void accumulate_outputs(const PaddedInput& in, uint32_t kernel, uint32_t c0,
+                                                              uint32_t count, uint32_t outputs,
+                                                              const int32_t* const* weights, Acc* const* acc) {
     switch (outputs) {
         case 4: accumulate_block<Acc, 4>(in, kernel, c0, count, weights, acc); break;
         case 3: accumulate_block<Acc, 3>(in, kernel, c0, count, weights, acc); break;
         case 2: accumulate_block<Acc, 2>(in, kernel, c0, count, weights, acc); break;
         default: accumulate_block<Acc, 1>(in, kernel, c0, count, weights, acc); break;
     }
+}
+
+// One AVX2 and one default clone per accumulator type, chosen at load time. target_clones
+// goes on these plain overloads, not on the template: clang rejects it on templates.
+// Not under ASan (GCC says __SANITIZE_ADDRESS__, clang __has_feature): its ifunc resolvers
+// run before the sanitizer runtime is set up.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KPUSIM_CONV_ASAN 1
+#endif
+#endif
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(KPUSIM_CONV_ASAN)
+#define KPUSIM_CONV_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KPUSIM_CONV_CLONES
+#endif
+
+KPUSIM_CONV_CLONES void accumulate_clone(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
+                                         uint32_t outputs, const int32_t* const* weights, int32_t* const* acc) {
+    accumulate_outputs<int32_t>(in, kernel, c0, count, outputs, weights, acc);
+}
+KPUSIM_CONV_CLONES void accumulate_clone(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
+                                         uint32_t outputs, const int32_t* const* weights, int64_t* const* acc) {
+    accumulate_outputs<int64_t>(in, kernel, c0, count, outputs, weights, acc);
+}
+
+}  // namespace
+
+template <typename Acc>
+void accumulate_products(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_t count,
+                         uint32_t outputs, const int32_t* const* weights, Acc* const* acc) {
+    accumulate_clone(in, kernel, c0, count, outputs, weights, acc);
 }
 
 template void accumulate_products<int32_t>(const PaddedInput&, uint32_t, uint32_t, uint32_t, uint32_t,
