@@ -1,5 +1,7 @@
 #include "sim/flash_image.h"
 
+#include "sim/atomic_file.h"
+
 #include "models/read_file.h"
 
 #include <algorithm>
@@ -105,11 +107,7 @@ int flash_image_command(const std::string& model_path, uint64_t address, uint64_
     const std::vector<uint8_t> image = make_flash_image(plain);
     const FlashImagePlan plan = plan_flash_image(address, image.size(), firmware_bytes);
 
-    std::ofstream f(out_path, std::ios::binary | std::ios::trunc);
-    if (!f) throw InputError("cannot write flash image '" + out_path + "'");
-    f.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
-    f.close();
-    if (!f) throw InputError("cannot write flash image '" + out_path + "' (write failed)");
+    write_file_atomically(out_path, image, "flash image");
 
     const uint64_t padding = image.size() - plain.size();
     out << "model: " << model_path << " (kmodel V" << model.version << ", " << bytes.size()
