@@ -25,6 +25,7 @@
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
 #include "models/read_file.h"
+#include "sim/atomic_file.h"
 #include "sim/calibration_bench.h"
 #include "sim/classification.h"
 #include "sim/compare.h"
@@ -191,11 +192,7 @@ int run_command(RunOptions o) {
     }
 
     std::cout << to_text(report);
-    if (!o.json.empty()) {
-        std::ofstream f(o.json);
-        f << to_json(report).dump(2) << "\n";
-        if (!f) throw InputError("cannot write JSON report '" + o.json + "'");
-    }
+    if (!o.json.empty()) write_file_atomically(o.json, to_json(report).dump(2) + "\n", "JSON report");
     if (!o.dump_dir.empty()) dump_outputs(outputs, o.dump_dir);
     if (!o.trace.empty()) {
         // With --mode all, the timeline of the last mode (flash-dual) is the one with overlap.

@@ -2,7 +2,9 @@
 // computes them (spec §15: fused multiply-adds where GCC fuses them, newlib's expf).
 //
 // Every function takes the main-memory working buffer `main` (main_mem_usage bytes plus
-// kMainMemorySlack); the op's offsets index into it. The reader has checked every range.
+// kMainMemorySlack); the op's offsets index into it. The reader has checked every range
+// with overflow-checked sizes and bounded every dimension (models/size_limits.h), so each
+// call costs bounded time; layers whose loops nest over dimensions do nothing when one is 0.
 #pragma once
 
 #include <cstdint>

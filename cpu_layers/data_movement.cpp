@@ -47,9 +47,11 @@ void execute(const ConcatOp& op, uint8_t* main) {
 /// TENSORFLOW_FLATTEN (20, float32) and QUANTIZED_TENSORFLOW_FLATTEN (21, uint8, as
 /// Maix-EMC's modified kpu.c runs it): CHW (channels x height x width) reordered to HWC
 /// (y outer, then x, channel inner): out[(y*W + x)*C + c] = in[(c*H + y)*W + x], one element
-/// at a time in out order (so overlapping ranges behave as the SDK loop). Source: spec §7.3,
-/// §17.
+/// at a time in out order (so overlapping ranges behave as the SDK loop). Nothing is done when
+/// a dimension is 0 (so that no outer loop runs over a huge dimension for nothing). Source:
+/// spec §7.3, §17.
 void execute(const FlattenOp& op, uint8_t* main) {
+    if (op.width == 0 || op.height == 0 || op.channels == 0) return;
     const uint32_t bytes = element_size(op.type);
     uint64_t o = 0;
     for (uint32_t y = 0; y < op.height; ++y)
@@ -67,7 +69,7 @@ void execute(const FlattenOp& op, uint8_t* main) {
 /// product and floor in float. align_corners is ignored, as by the SDK. Nothing is written
 /// when an input or output dimension is 0. Source: spec §7.3.
 void execute(const ResizeNearestOp& op, bool quantized, uint8_t* main) {
-    if (op.in_w == 0 || op.in_h == 0 || op.out_w == 0 || op.out_h == 0) return;
+    if (op.in_w == 0 || op.in_h == 0 || op.out_w == 0 || op.out_h == 0 || op.channels == 0) return;
     const uint32_t bytes = quantized ? 1 : 4;
     const float sh = static_cast<float>(op.in_h) / static_cast<float>(op.out_h);
     const float sw = static_cast<float>(op.in_w) / static_cast<float>(op.out_w);

@@ -54,9 +54,11 @@ void execute(const GlobalAveragePoolOp& op, uint8_t* main) {
 /// QUANTIZED_MAX_POOL2D (8), uint8 CHW: out(c, oy, ox) = max over the in-bounds taps of the
 /// window at (oy*stride_h - padding_h, ox*stride_w - padding_w), starting from 0 (so a
 /// window with no in-bounds tap gives 0). Loops over out_c x out_h x out_w; channel c of
-/// the input starts at c * in_w * in_h. Source: spec §7.3, §15.
+/// the input starts at c * in_w * in_h. Nothing is done when an output dimension is 0.
+/// Source: spec §7.3, §15.
 void execute(const QuantizedMaxPoolOp& op, uint8_t* main) {
     const PoolWindow& w = op.window;
+    if (w.out_c == 0 || w.out_h == 0 || w.out_w == 0) return;
     uint64_t o = 0;
     for (uint32_t c = 0; c < w.out_c; ++c) {
         const uint64_t channel = uint64_t{c} * w.in_w * w.in_h;
@@ -81,9 +83,11 @@ void execute(const QuantizedMaxPoolOp& op, uint8_t* main) {
 /// AVERAGE_POOL2D (9), float32 CHW: the in-bounds taps of each window summed in row-major
 /// order from 0, divided (one true division) by the number of in-bounds taps, so padding
 /// is not counted. `act` is ignored, as by the SDK. A window with no in-bounds tap gives
-/// 0/0 = NaN (0x7fc00000). Source: spec §7.3, §14 item 8, §15.
+/// 0/0 = NaN (0x7fc00000). Nothing is done when an output dimension is 0.
+/// Source: spec §7.3, §14 item 8, §15.
 void execute(const AveragePoolOp& op, uint8_t* main) {
     const PoolWindow& w = op.window;
+    if (w.out_c == 0 || w.out_h == 0 || w.out_w == 0) return;
     uint64_t o = 0;
     for (uint32_t c = 0; c < w.out_c; ++c) {
         const uint64_t channel = uint64_t{c} * w.in_w * w.in_h;

@@ -1,5 +1,6 @@
 #include "models/kmodel_v3_reader.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <map>
 #include <string>
@@ -7,6 +8,7 @@
 #include "kpu_core/kpu_ram_layout.h"
 #include "models/byte_reader.h"
 #include "models/kmodel_error.h"
+#include "models/size_limits.h"
 
 namespace kpusim {
 
@@ -14,7 +16,6 @@ namespace {
 
 constexpr uint32_t kHeaderBytes = 28;
 constexpr uint32_t kMaxLastBodyOverrun = 7;  // missing final padding (spec §7.1)
-constexpr uint32_t kGeneralSramBytes = 6u * 1024 * 1024;  // spec §1
 
 struct TypeInfo {
     uint32_t code;
@@ -169,6 +170,46 @@ private:
                               layer, field);
     }
 
+    // Elements of a tensor with dimensions `dims`, after checking that each dimension and the
+    // product of the dimensions with every 0 counted as 1 (the iterations of the layer's
+    // outer loops, which a zero inner dimension does not stop) are at most
+    // kMaxTensorElements: no wrapped product can pass a range check, no loop runs long.
+    uint64_t elements(uint32_t layer, const char* field, std::initializer_list<uint32_t> dims) {
+        uint64_t loops = 1;
+        std::string text;
+        bool too_big = false;
+        for (uint32_t d : dims) {
+            text += (text.empty() ? "" : " x ") + std::to_string(d);
+            if (d > kMaxTensorElements) too_big = true;
+            const auto next = checked_mul(loops, std::max<uint32_t>(d, 1));
+            if (!next || *next > kMaxTensorElements) too_big = true;
+            else loops = *next;
+        }
+        if (too_big)
+            throw KmodelError(KmodelErrorKind::out_of_bounds,
+                              "tensor " + text + " has more elements (counting each 0 as 1) than the " +
+                                  std::to_string(kMaxTensorElements) + " the 6 MiB main memory can hold",
+                              layer, field);
+        uint64_t n = 1;
+        for (uint32_t d : dims) n *= d;  // <= loops: cannot overflow
+        return n;
+    }
+
+    // The in-bounds taps of pooling window `w` summed over its output, checked against
+    // kMaxPoolTaps (after elements() bounded every dimension, nothing here overflows).
+    void check_pool_work(uint32_t layer, const PoolWindow& w) {
+        const uint64_t outputs = uint64_t{std::max<uint32_t>(w.out_c, 1)} *
+                                 std::max<uint32_t>(w.out_h, 1) * std::max<uint32_t>(w.out_w, 1);
+        const uint64_t taps = uint64_t{std::min(w.kernel_h, std::max<uint32_t>(w.in_h, 1))} *
+                              std::min(w.kernel_w, std::max<uint32_t>(w.in_w, 1));
+        if (outputs * taps > kMaxPoolTaps)
+            throw KmodelError(KmodelErrorKind::inconsistent,
+                              "pooling needs " + std::to_string(outputs) + " windows x " +
+                                  std::to_string(taps) + " taps, above kpusim's limit of " +
+                                  std::to_string(kMaxPoolTaps) + " taps per layer",
+                              layer, "kernel_width");
+    }
+
     void check_kpu(uint32_t layer, const std::string& field, uint32_t row, uint32_t w, uint32_t h,
                    uint32_t c) {
         if (w == 0 || h == 0 || c == 0 || w > 1024 || h > 1024 || c > 1024)
@@ -183,30 +224,6 @@ private:
                                 std::to_string(row) + ".." + std::to_string(row + rows - 1) +
                                 " (" + std::to_string(rows * 64) + " bytes), but KPU RAM has " +
                                 std::to_string(kpu::kKpuRamBytes) + " bytes");
-    }
-
-    // Bytes of a tensor of the given dimensions and element size, which must fit in the
-    // main-memory buffer: checked factor by factor, so that no product can wrap (three u32
-    // dimensions can exceed 2^64). Throws KmodelError naming `field` otherwise.
-    uint64_t tensor_bytes(uint32_t layer, const char* field, std::initializer_list<uint32_t> dims,
-                          uint32_t element_bytes) const {
-        uint64_t bytes = element_bytes;
-        for (uint32_t d : dims) {
-            if (d != 0 && bytes > m_.main_mem_usage / d)
-                throw KmodelError(KmodelErrorKind::out_of_bounds,
-                                  "a tensor of " + dims_text(dims) + " elements of " +
-                                      std::to_string(element_bytes) +
-                                      " bytes is larger than main_mem_usage (" +
-                                      std::to_string(m_.main_mem_usage) + " bytes)",
-                                  layer, field);
-            bytes *= d;
-        }
-        return bytes;
-    }
-    static std::string dims_text(std::initializer_list<uint32_t> dims) {
-        std::string s;
-        for (uint32_t d : dims) s += (s.empty() ? "" : " x ") + std::to_string(d);
-        return s;
     }
 
     // Record a main-memory tensor written by layer i; later layers and outputs look it up.
@@ -294,7 +311,7 @@ private:
                 if (op.kernel_size == 0)
                     throw KmodelError(KmodelErrorKind::inconsistent, "kernel_size is 0", i, "kernel_size");
                 main("main_mem_in_address", op.in,
-                     tensor_bytes(i, "kernel_size", {op.kernel_size, op.channels}, 4));
+                     4 * elements(i, "kernel_size", {op.channels, op.kernel_size}));
                 main("main_mem_out_address", op.out, 4ull * op.channels);
                 wrote(layer, op.out, vec_shape(op.channels), DataType::float32);
                 layer.op = op;
@@ -317,9 +334,10 @@ private:
                                       "kernel_width");
                 const uint64_t esize = layer.type_code == 8 ? 1 : 4;
                 main("main_mem_in_address", in,
-                     tensor_bytes(i, "in_shape", {w.in_w, w.in_h, w.in_c}, static_cast<uint32_t>(esize)));
+                     esize * elements(i, "in_shape.width", {w.in_c, w.in_h, w.in_w}));
                 main("main_mem_out_address", out,
-                     tensor_bytes(i, "out_shape", {w.out_w, w.out_h, w.out_c}, static_cast<uint32_t>(esize)));
+                     esize * elements(i, "out_shape.width", {w.out_c, w.out_h, w.out_w}));
+                check_pool_work(i, w);
                 const Shape s{1, w.out_c, w.out_h, w.out_w};
                 if (layer.type_code == 8) {
                     wrote(layer, out, s, DataType::uint8);
@@ -410,22 +428,18 @@ private:
                                       "activation " + std::to_string(op.act) +
                                           " is not linear (0), ReLU (1) or ReLU6 (2)",
                                       i, "act");
-                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;  // < 2^64
-                if (nw > b.size() / 4)  // also keeps 4 * nw from wrapping
-                    throw KmodelError(KmodelErrorKind::truncated,
-                                      std::to_string(op.in_channels) + " x " +
-                                          std::to_string(op.out_channels) +
-                                          " float weights run past the layer body of " +
-                                          std::to_string(b.size()) + " bytes",
-                                      i, "weights");
+                // The ranges first: they bound both channel counts by 1.5 Mi, so the weight
+                // count below cannot overflow, and the weights must be in the body.
+                main("main_mem_in_address", op.in, 4ull * op.in_channels);
+                main("main_mem_out_address", op.out, 4ull * op.out_channels);
+                const uint64_t nw = uint64_t{op.in_channels} * op.out_channels;
                 const uint8_t* w = b.bytes(24, 4 * nw, "weights");
                 const uint8_t* bias = b.bytes(24 + 4 * nw, 4ull * op.out_channels, "bias");
                 op.weights.resize(nw);
                 op.bias.resize(op.out_channels);
-                std::memcpy(op.weights.data(), w, 4 * nw);
-                std::memcpy(op.bias.data(), bias, 4ull * op.out_channels);
-                main("main_mem_in_address", op.in, 4ull * op.in_channels);
-                main("main_mem_out_address", op.out, 4ull * op.out_channels);
+                if (nw > 0) std::memcpy(op.weights.data(), w, 4 * nw);
+                if (op.out_channels > 0)
+                    std::memcpy(op.bias.data(), bias, 4ull * op.out_channels);
                 wrote(layer, op.out, vec_shape(op.out_channels), DataType::float32);
                 layer.op = std::move(op);
                 break;
@@ -435,12 +449,11 @@ private:
                 FlattenOp op{u(4, "main_mem_in_address"), u(8, "main_mem_out_address"),
                              u(12, "width"), u(16, "height"), u(20, "channels")};
                 op.type = layer.type_code == 20 ? DataType::float32 : DataType::uint8;
-                const uint64_t bytes = tensor_bytes(i, "channels", {op.width, op.height, op.channels},
-                                                    element_size(op.type));
+                const uint64_t n = elements(i, "width", {op.channels, op.height, op.width});
+                const uint64_t bytes = n * element_size(op.type);
                 main("main_mem_in_address", op.in, bytes);
                 main("main_mem_out_address", op.out, bytes);
-                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(bytes / element_size(op.type))),
-                      op.type);
+                wrote(layer, op.out, vec_shape(static_cast<uint32_t>(n)), op.type);
                 layer.op = op;
                 break;
             }
@@ -453,9 +466,9 @@ private:
                     throw KmodelError(KmodelErrorKind::inconsistent, "zero size", i, "out_width");
                 const uint64_t es = layer.type_code == 22 ? 4 : 1;
                 main("main_mem_in_address", op.in,
-                     tensor_bytes(i, "in_width", {op.in_w, op.in_h, op.channels}, static_cast<uint32_t>(es)));
+                     es * elements(i, "in_width", {op.channels, op.in_h, op.in_w}));
                 main("main_mem_out_address", op.out,
-                     tensor_bytes(i, "out_width", {op.out_w, op.out_h, op.channels}, static_cast<uint32_t>(es)));
+                     es * elements(i, "out_width", {op.channels, op.out_h, op.out_w}));
                 wrote(layer, op.out, Shape{1, op.channels, op.out_h, op.out_w},
                       es == 4 ? DataType::float32 : DataType::uint8);
                 layer.op = op;
@@ -467,7 +480,7 @@ private:
                 op.out = u(8, "main_mem_out_address");
                 op.channels = u(12, "channels");
                 op.channel_size = u(16, "channel_size");
-                const uint64_t n = tensor_bytes(i, "channel_size", {op.channels, op.channel_size}, 1);
+                const uint64_t n = elements(i, "channel_size", {op.channels, op.channel_size});
                 const uint8_t* params = b.bytes(20, 8ull * op.channels, "quant_params");
                 for (uint32_t c = 0; c < op.channels; ++c) {
                     float s, z;
@@ -504,9 +517,8 @@ private:
             case 10243: {
                 UploadOp op{u(4, "main_mem_in_address"), u(8, "kpu_mem_out_address"),
                             u(12, "width"), u(16, "height"), u(20, "channels")};
-                main("main_mem_in_address", op.in,
-                     tensor_bytes(i, "width", {op.width, op.height, op.channels}, 1));
                 check_kpu(i, "kpu_mem_out_address", op.kpu_row, op.width, op.height, op.channels);
+                main("main_mem_in_address", op.in, uint64_t{op.width} * op.height * op.channels);
                 layer.out_shape = Shape{1, op.channels, op.height, op.width};
                 layer.out_type = DataType::uint8;
                 layer.op = op;

@@ -1,5 +1,7 @@
 #include "sim/annotate.h"
 
+#include "sim/atomic_file.h"
+
 #include "models/read_file.h"
 
 #include <stb_image.h>
@@ -168,8 +170,16 @@ void annotate_png(const std::string& picture_path, const std::vector<Detection>&
     // Labels last, in reverse order: the first (highest-scoring) detection's label ends on top.
     for (auto it = detections.rbegin(); it != detections.rend(); ++it)
         if (has_box(*it)) draw_label(img, *it, scale);
-    if (!stbi_write_png(out_png.c_str(), w, h, 3, img.rgb.data(), w * 3))
-        throw InputError("cannot write annotated picture '" + out_png + "'");
+    // Encoded in memory (stb's result checked), then written atomically.
+    std::vector<uint8_t> png;
+    const int encoded = stbi_write_png_to_func(
+        [](void* context, void* data, int size) {
+            auto* out = static_cast<std::vector<uint8_t>*>(context);
+            out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+        },
+        &png, w, h, 3, img.rgb.data(), w * 3);
+    if (!encoded || png.empty()) throw InputError("cannot encode annotated picture '" + out_png + "' as PNG");
+    write_file_atomically(out_png, png, "annotated picture");
 }
 
 }  // namespace kpusim

@@ -2,16 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <sstream>
 #include <numeric>
 
 #include "models/kmodel_error.h"
+#include "models/read_file.h"
 
 namespace kpusim {
 
 std::vector<std::string> load_labels(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) throw InputError("cannot open labels file '" + path + "'");
+    // read_whole_file refuses a folder or a device (an ifstream opens a folder and reads
+    // nothing, which would silently give no labels).
+    const std::vector<uint8_t> bytes = read_whole_file(path, "labels file");
+    std::istringstream f(std::string(bytes.begin(), bytes.end()));
     std::vector<std::string> labels;
     std::string line;
     while (std::getline(f, line)) {

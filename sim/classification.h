@@ -8,7 +8,8 @@
 namespace kpusim {
 
 /// One line per class, in class-id order (line N = class id N - 1). A trailing newline or
-/// CR-LF line ends are accepted. Throws InputError when the file cannot be read.
+/// CR-LF line ends are accepted. Throws InputError when the file cannot be read or is not a
+/// regular file (a folder, a device).
 std::vector<std::string> load_labels(const std::string& path);
 
 struct RankedClass {

@@ -1,5 +1,7 @@
 #include "sim/flash_image.h"
 
+#include "sim/atomic_file.h"
+
 #include "models/read_file.h"
 
 #include <algorithm>
@@ -60,6 +62,9 @@ std::vector<uint8_t> to_plain_kmodel(const std::vector<uint8_t>& bytes, KmodelBy
 }
 
 FlashImagePlan plan_flash_image(uint64_t address, uint64_t image_bytes, uint64_t firmware_bytes) {
+    if (address >= flash_spi::kFlashSizeBytes)
+        throw InputError("flash address " + hex(address) + " is not inside the 16 MiB flash (0x0.." +
+                         hex(flash_spi::kFlashSizeBytes - 1) + ")");
     FlashImagePlan plan;
     plan.address = address;
     plan.image_bytes = image_bytes;
@@ -100,12 +105,9 @@ int flash_image_command(const std::string& model_path, uint64_t address, uint64_
     // Must be a kmodel kpusim reads (throws KmodelError / CapacityError otherwise).
     const Model model = parse_kmodel(plain);
     const std::vector<uint8_t> image = make_flash_image(plain);
+    const FlashImagePlan plan = plan_flash_image(address, image.size(), firmware_bytes);
 
-    std::ofstream f(out_path, std::ios::binary | std::ios::trunc);
-    if (!f) throw InputError("cannot write flash image '" + out_path + "'");
-    f.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
-    f.close();
-    if (!f) throw InputError("cannot write flash image '" + out_path + "' (write failed)");
+    write_file_atomically(out_path, image, "flash image");
 
     const uint64_t padding = image.size() - plain.size();
     out << "model: " << model_path << " (kmodel V" << model.version << ", " << bytes.size()
@@ -117,7 +119,6 @@ int flash_image_command(const std::string& model_path, uint64_t address, uint64_
         << " bytes, every 32-bit word byte-reversed (as MaixPy's model_le2be.py)";
     if (padding) out << ", " << padding << " zero byte" << (padding == 1 ? "" : "s") << " of padding";
     out << "\n";
-    const FlashImagePlan plan = plan_flash_image(address, image.size(), firmware_bytes);
     out << "flash range: [" << hex(address) << ", " << hex(address + image.size()) << ") of the "
         << "16 MiB flash";
     if (firmware_bytes) out << ", firmware at [0x0, " << hex(firmware_bytes) << ")";

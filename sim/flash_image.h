@@ -59,6 +59,8 @@ struct FlashImagePlan {
 /// - the address is not a multiple of 4 KiB: NOR flash is erased in 4 KiB sectors, so
 ///   writing the image erases the start of its first sector, which holds whatever lies
 ///   below the address.
+/// @throws InputError when `address` is not inside the flash (>= 16 MiB): no range is
+///         computed from it (a huge address would wrap).
 FlashImagePlan plan_flash_image(uint64_t address, uint64_t image_bytes, uint64_t firmware_bytes);
 
 /// The `kpusim flash-image` command: reads the kmodel at `model_path` (plain or already
@@ -68,7 +70,8 @@ FlashImagePlan plan_flash_image(uint64_t address, uint64_t image_bytes, uint64_t
 /// @param address        flash address the image is meant for (bytes).
 /// @param firmware_bytes size of the firmware at flash address 0 in bytes (0 = unknown).
 /// @return 0.
-/// @throws InputError when the model cannot be read or the image cannot be written;
+/// @throws InputError when the model cannot be read, the address is not inside the flash
+///         (plan_flash_image; checked before anything is written) or the image cannot be written;
 ///         KmodelError / CapacityError when the model does not parse (e.g. V4/V5, which
 ///         kpusim does not run).
 int flash_image_command(const std::string& model_path, uint64_t address, uint64_t firmware_bytes,

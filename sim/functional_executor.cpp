@@ -13,6 +13,7 @@ namespace kpusim {
 std::vector<float> OutputTensor::as_floats() const {
     const uint64_t n = shape.elements();
     std::vector<float> v(n);
+    if (n == 0) return v;  // an empty output: no copy (memcpy of a null pointer is UB)
     if (type == DataType::float32) {
         std::memcpy(v.data(), bytes.data(), n * 4);
     } else {
@@ -29,7 +30,7 @@ void write_input(const Model& model, const std::vector<uint8_t>& input, const Ex
                          std::to_string(input.size()));
     if (in.to_kpu_ram)
         kpu::upload_dense(input.data(), mem.kpu_ram, in.kpu_row, in.shape.w, in.shape.h, in.shape.c);
-    else
+    else if (!input.empty())
         std::memcpy(mem.main + in.main_offset, input.data(), input.size());
 }
 

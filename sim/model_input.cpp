@@ -3,6 +3,7 @@
 #include <stb_image.h>
 #include <stb_image_resize.h>
 
+#include <cctype>
 #include <cstring>
 #include <memory>
 
@@ -31,10 +32,49 @@ void check_bmp_complete(const std::vector<uint8_t>& b, const std::string& path) 
                          std::to_string(needed) + " bytes, the file has " + std::to_string(b.size()));
 }
 
+// stb_image accepts a binary PNM (P5 grey, P6 RGB) whose pixel data is missing or short
+// and leaves the missing pixels uninitialised; refuse it. Header (netpbm): magic, then
+// width, height and maxval as decimal text separated by whitespace (comments from '#' to
+// the end of the line allowed), then one whitespace byte, then width x height x channels
+// samples of 1 byte (maxval < 256) or 2 bytes.
+void check_pnm_complete(const std::vector<uint8_t>& b, const std::string& path) {
+    if (b.size() < 2 || b[0] != 'P' || (b[1] != '5' && b[1] != '6')) return;
+    size_t i = 2;
+    uint64_t fields[3] = {0, 0, 0};
+    for (uint64_t& field : fields) {
+        for (;;) {  // whitespace and comments
+            if (i < b.size() && std::isspace(b[i])) {
+                ++i;
+            } else if (i < b.size() && b[i] == '#') {
+                while (i < b.size() && b[i] != '\n' && b[i] != '\r') ++i;
+            } else {
+                break;
+            }
+        }
+        if (i >= b.size() || !std::isdigit(b[i])) return;  // malformed: stb's own error
+        while (i < b.size() && std::isdigit(b[i]) && field < (uint64_t{1} << 40))
+            field = field * 10 + (b[i++] - '0');
+    }
+    ++i;  // the single whitespace byte after maxval
+    if (fields[0] > kMaxPictureSide || fields[1] > kMaxPictureSide) return;  // refused later
+    const uint64_t samples = fields[0] * fields[1] * (b[1] == '6' ? 3 : 1);  // < 2^50
+    const uint64_t sample_bytes = fields[2] > 255 ? 2 : 1;
+    const uint64_t available = b.size() > i ? b.size() - i : 0;
+    if (samples * sample_bytes > available)
+        throw InputError("picture '" + path + "' is a truncated PNM: its header (" +
+                         std::to_string(fields[0]) + "x" + std::to_string(fields[1]) +
+                         ") needs " + std::to_string(samples * sample_bytes) +
+                         " bytes of pixel data, the file has " + std::to_string(available));
+}
+
 }  // namespace
 
 std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput& in) {
-    const std::vector<uint8_t> bytes = read_whole_file(path, "input file");
+    return decode_model_input(read_whole_file(path, "input file"), path, in);
+}
+
+std::vector<uint8_t> decode_model_input(const std::vector<uint8_t>& bytes, const std::string& path,
+                                        const ModelInput& in) {
     int w = 0, h = 0, comp = 0;
     const bool picture = bytes.size() <= static_cast<size_t>(INT32_MAX) &&
                          stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp);
@@ -54,6 +94,16 @@ std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput&
     if (channels != 1 && channels != 3)
         throw InputError("input file '" + path + "' is a picture, but the model's input has " +
                          std::to_string(channels) + " channels (pictures feed 1 or 3)");
+    if (w <= 0 || h <= 0 || uint64_t(w) * uint64_t(h) > kMaxPicturePixels)
+        throw InputError("picture '" + path + "' is " + std::to_string(w) + "x" + std::to_string(h) +
+                         " pixels; kpusim decodes pictures of 1 to " +
+                         std::to_string(kMaxPicturePixels) + " pixels");
+    if (in.shape.w == 0 || in.shape.h == 0 || in.shape.w > kMaxPictureSide ||
+        in.shape.h > kMaxPictureSide)
+        throw InputError("input file '" + path + "' is a picture, but the model's input is " +
+                         to_string(in.shape));
+    check_bmp_complete(bytes, path);
+    check_pnm_complete(bytes, path);
     const int want = static_cast<int>(channels);
     std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
         stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &comp, want),
@@ -61,7 +111,6 @@ std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput&
     if (!pixels)
         throw InputError("cannot decode picture '" + path + "': " + stbi_failure_reason());
     if (w <= 0 || h <= 0) throw InputError("picture '" + path + "' has no pixels");
-    check_bmp_complete(bytes, path);
     const int ow = static_cast<int>(in.shape.w), oh = static_cast<int>(in.shape.h);
     std::vector<uint8_t> resized(static_cast<size_t>(ow) * oh * channels);
     if (w == ow && h == oh) {

@@ -1,5 +1,6 @@
 #include "sim/report_check.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -137,16 +138,32 @@ std::string mode_key(const json& m) {
     return name;
 }
 
+// Deepest nesting of [ and { outside strings in `text` (not validating anything else).
+int json_depth(const std::string& text) {
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            deepest = std::max(deepest, ++depth);
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
 json read_json_file(const std::string& path, const char* role) {
     std::ifstream f(path);
     if (!f) throw InputError(std::string("cannot read the ") + role + " '" + path + "'");
     std::stringstream ss;
     ss << f.rdbuf();
-    try {
-        return json::parse(ss.str());
-    } catch (const json::parse_error& e) {
-        throw InputError(std::string("the ") + role + " '" + path + "' is not JSON: " + e.what());
-    }
+    return parse_report_json(ss.str(), std::string("the ") + role + " '" + path + "'");
 }
 
 std::string percent(double fraction) { return fmt::format("{:g}%", fraction * 100); }
@@ -158,6 +175,19 @@ std::string value_text(double v) {
 }
 
 }  // namespace
+
+json parse_report_json(const std::string& text, const std::string& name) {
+    const int depth = json_depth(text);
+    if (depth > kMaxReportJsonDepth)
+        throw InputError(name + " nests arrays or objects " + std::to_string(depth) +
+                         " levels deep; a run report has at most " +
+                         std::to_string(kMaxReportJsonDepth));
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw InputError(name + " is not JSON: " + e.what());
+    }
+}
 
 std::vector<CheckDifference> compare_reports(const json& report, const json& baseline, const CheckOptions& options) {
     std::vector<CheckDifference> out;

@@ -44,6 +44,16 @@ struct CheckDifference {
 std::vector<CheckDifference> compare_reports(const nlohmann::json& report, const nlohmann::json& baseline,
                                              const CheckOptions& options);
 
+/// Deepest nesting of arrays and objects parse_report_json() accepts. Run reports nest
+/// about 5 levels; the limit keeps the recursive parts of the JSON library (dump, ==) and of
+/// compare_reports far from the host stack's end.
+inline constexpr int kMaxReportJsonDepth = 64;
+
+/// Parse the JSON text of a report named `name` (a file path, for messages).
+/// @throws InputError naming `name` when the text is not JSON or nests arrays/objects more
+///         than kMaxReportJsonDepth levels deep (checked on the text before parsing).
+nlohmann::json parse_report_json(const std::string& text, const std::string& name);
+
 /// "2%" -> 0.02, "0.5 %" -> 0.005, "0.02" -> 0.02 (a plain number is a fraction).
 /// @throws InputError naming the text for anything else: junk, a negative or non-finite
 ///         value, or a plain number above 1 (write "5%" for five percent).

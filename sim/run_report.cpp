@@ -1,6 +1,7 @@
 #include "sim/run_report.h"
 
 #include "kpusim/kpusim.h"
+#include "sim/atomic_file.h"
 
 #include <filesystem>
 #include <fstream>
@@ -303,15 +304,12 @@ void dump_outputs(const std::vector<OutputTensor>& outputs, const std::string& d
         const auto& o = outputs[i];
         const std::string name = "output_" + std::to_string(i) + ".bin";
         const auto path = std::filesystem::path(dir) / name;
-        std::ofstream f(path, std::ios::binary);
-        f.write(reinterpret_cast<const char*>(o.bytes.data()), static_cast<std::streamsize>(o.bytes.size()));
-        if (!f) throw InputError("cannot write '" + path.string() + "'");
+        write_file_atomically(path.string(), o.bytes, "output tensor");
         index.push_back({{"file", name}, {"dtype", to_string(o.type)}, {"shape", shape_json(o.shape)},
                          {"bytes", o.bytes.size()}});
     }
-    std::ofstream f(std::filesystem::path(dir) / "outputs.json");
-    f << index.dump(2) << "\n";
-    if (!f) throw InputError("cannot write outputs.json in '" + dir + "'");
+    write_file_atomically((std::filesystem::path(dir) / "outputs.json").string(), index.dump(2) + "\n",
+                          "output index");
 }
 
 }  // namespace kpusim

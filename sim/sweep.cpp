@@ -20,6 +20,7 @@
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
 #include "models/kmodel_loader.h"
+#include "sim/atomic_file.h"
 #include "sim/model_input.h"
 #include "sim/simulate.h"
 #include "sim/sweep_text.h"
@@ -175,8 +176,7 @@ SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, con
 // ---- CSV and JSON ------------------------------------------------------------------------
 
 void write_sweep_csv(const SweepResult& r, const std::string& path) {
-    std::ofstream f(path);
-    if (!f) throw InputError("cannot write CSV file '" + path + "'");
+    std::ostringstream f;
     f << "mode,source,batch_size,spi_speed_hz,spi_actual_hz,forward_ms,load_ms,ram_used_bytes,"
          "ram_free_bytes,fits_budget,valid,error\n";
     const std::string mode = to_string(r.base.mode), source = to_string(r.base.source);
@@ -190,8 +190,7 @@ void write_sweep_csv(const SweepResult& r, const std::string& path) {
             f << ",,,,,false,false,";
         f << csv_field(p.error) << '\n';
     }
-    f.flush();
-    if (!f) throw InputError("cannot write CSV file '" + path + "'");
+    write_file_atomically(path, f.str(), "CSV file");
 }
 
 namespace {
@@ -262,10 +261,7 @@ nlohmann::ordered_json sweep_json(const SweepResult& r) {
 }
 
 void write_sweep_json(const SweepResult& r, const std::string& path) {
-    std::ofstream f(path);
-    f << sweep_json(r).dump(2) << "\n";
-    f.flush();
-    if (!f) throw InputError("cannot write JSON file '" + path + "'");
+    write_file_atomically(path, sweep_json(r).dump(2) + "\n", "JSON file");
 }
 
 

@@ -1,10 +1,14 @@
 // The sweep plot, drawn by gnuplot.
 #include "sim/sweep.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +20,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "models/kmodel_error.h"
+#include "sim/atomic_file.h"
 #include "sim/sweep_text.h"
 
 namespace kpusim {
@@ -24,27 +29,57 @@ using namespace sweep_text;
 
 namespace {
 
+// `s` as a gnuplot string expression that evaluates to exactly `s` and that gnuplot never
+// executes or expands: single-quoted pieces (in which gnuplot does no backquote command
+// substitution, no macro expansion and no escapes; a quote is written twice), joined with
+// '.' to double-quoted octal escapes ("\012") for the control characters a single-quoted
+// string cannot hold (newline, carriage return, ...). Double-quoted text would run
+// `backquoted` commands, and a raw newline would end the command.
 std::string gp_string(const std::string& s) {
-    std::string q = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') q += '\\';
-        if (c == '\n') {
-            q += "\\n";
+    std::string out;
+    std::string piece;
+    bool open = false;
+    auto close_piece = [&] {
+        if (!open) return;
+        out += (out.empty() ? "'" : ".'") + piece + "'";
+        piece.clear();
+        open = false;
+    };
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            close_piece();
+            out += fmt::format("{}\"\\{:03o}\"", out.empty() ? "" : ".", c);
             continue;
         }
-        q += c;
+        open = true;
+        if (c == '\'') piece += '\'';
+        piece += static_cast<char>(c);
     }
-    return q + "\"";
+    close_piece();
+    return out.empty() ? "''" : out;
 }
+// Paths too: gnuplot accepts a string expression for `set output` and a plot's data file.
+std::string gp_path(const std::string& s) { return gp_string(s); }
 
-// A single-quoted gnuplot string (no escapes; a quote is doubled): for paths.
-std::string gp_path(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) {
-        if (c == '\'') q += '\'';
-        q += c;
-    }
-    return q + "'";
+// Runs gnuplot with `script` as its standard input, its standard error to `errors` and its
+// standard output to /dev/null: no shell, and no argument but the program name (found on
+// the PATH). Returns the wait status.
+int run_gnuplot(const std::filesystem::path& script, const std::filesystem::path& errors) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, script.c_str(), O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char program[] = "gnuplot";
+    char* argv[] = {program, nullptr};
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw InputError(std::string("plot: cannot start gnuplot: ") + std::strerror(rc));
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) throw InputError(std::string("plot: waiting for gnuplot: ") + std::strerror(errno));
+    return status;
 }
 
 // Temporary folder removed on scope exit.
@@ -185,7 +220,9 @@ void plot_sweep(const SweepResult& r, const std::string& path) {
 
     std::ostringstream g;
     g << "set terminal " << terminal << "\n";
-    g << "set output " << gp_path(path) << "\n";
+    // gnuplot writes a temporary file beside `path`, renamed to it once complete.
+    AtomicFile out(path, "plot");
+    g << "set output " << gp_path(out.temp_path()) << "\n";
     g << "set encoding utf8\n";
     const std::string model = std::filesystem::path(r.model_path).filename().string();
     const bool projection = b.source != ModelSource::flash || b.flash_lanes == 8 || b.flash_ddr;
@@ -299,8 +336,7 @@ void plot_sweep(const SweepResult& r, const std::string& path) {
         sf << g.str();
         if (!sf) throw InputError("plot: cannot write " + script_path.string());
     }
-    const std::string cmd = "gnuplot " + gp_path(script_path.string()) + " 2> " + gp_path(err_path.string());
-    const int status = std::system(cmd.c_str());
+    const int status = run_gnuplot(script_path, err_path);
     if (status != 0) {
         std::ifstream ef(err_path);
         std::stringstream msg;
@@ -310,8 +346,9 @@ void plot_sweep(const SweepResult& r, const std::string& path) {
                          "': " + msg.str());
     }
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0)
+    if (!std::filesystem::exists(out.temp_path(), ec) || std::filesystem::file_size(out.temp_path(), ec) == 0)
         throw InputError("plot: gnuplot wrote no '" + path + "'");
+    out.commit();
 }
 
 }  // namespace kpusim

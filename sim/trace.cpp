@@ -1,5 +1,7 @@
 #include "sim/trace.h"
 
+#include "sim/atomic_file.h"
+
 #include <fstream>
 #include <map>
 
@@ -85,9 +87,7 @@ nlohmann::ordered_json chrome_trace(const Model& model, const RunSettings& setti
 
 void write_chrome_trace(const Model& model, const RunSettings& settings, const RunResult& result,
                         const std::string& path) {
-    std::ofstream f(path);
-    f << chrome_trace(model, settings, result).dump() << "\n";
-    if (!f) throw InputError("cannot write trace file '" + path + "'");
+    write_file_atomically(path, chrome_trace(model, settings, result).dump() + "\n", "trace file");
 }
 
 }  // namespace kpusim

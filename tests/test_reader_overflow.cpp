@@ -63,7 +63,8 @@ TEST(ReaderOverflow, ResizeNearest) {
 }
 
 TEST(ReaderOverflow, UploadAndChannelwiseDequantize) {
-    expect_rejected(model_with(10243, {0, 0, 100, k2p22, k2p22, k2p22}), KmodelErrorKind::out_of_bounds,
+    // The KPU feature map is checked first: 2^22 per dimension is outside 1..1024.
+    expect_rejected(model_with(10243, {0, 0, 100, k2p22, k2p22, k2p22}), KmodelErrorKind::inconsistent,
                     "K210_UPLOAD");
     // 2 x 2^31 elements, far beyond main memory.
     expect_rejected(model_with(24, {0, 0, 16, 2, 0x80000000u, 0x3f800000u, 0, 0x3f800000u, 0}),
@@ -71,8 +72,9 @@ TEST(ReaderOverflow, UploadAndChannelwiseDequantize) {
 }
 
 TEST(ReaderOverflow, FullyConnectedWeights) {
-    // 2^31 x 2^31 weights: 4 x 2^62 = 2^64 bytes.
-    expect_rejected(model_with(18, {0, 0, 16, k2p31, k2p31, 0}), KmodelErrorKind::truncated,
+    // 2^31 x 2^31 weights: 4 x 2^62 = 2^64 bytes. The input and output ranges are checked
+    // first (they bound both channel counts), and 4 x 2^31 input bytes are past main memory.
+    expect_rejected(model_with(18, {0, 0, 16, k2p31, k2p31, 0}), KmodelErrorKind::out_of_bounds,
                     "FULLY_CONNECTED");
 }
 
