@@ -31,9 +31,9 @@ constexpr uint64_t kDmaSramBurstBytes = 4096;
 }  // namespace
 
 struct K210::Job {
-    const Model* model;
-    const std::vector<uint8_t>* input;
-    const RunSettings* settings;
+    const Model* model = nullptr;
+    const std::vector<uint8_t>* input = nullptr;
+    const RunSettings* settings = nullptr;
     RunResult result;
     std::exception_ptr error;
 
@@ -618,7 +618,10 @@ RunResult K210::run(const Model& model, const std::vector<uint8_t>& input, const
     const sc_core::sc_process_handle caller = sc_core::sc_get_current_process_handle();
     if (!caller.valid() || caller.proc_kind() != sc_core::SC_THREAD_PROC_)
         throw std::logic_error("K210::run must be called from an SC_THREAD (it waits for simulated time)");
-    Job job{&model, &input, &settings, {}, nullptr};
+    Job job;
+    job.model = &model;
+    job.input = &input;
+    job.settings = &settings;
     job.cpu.start_from_kernel();
     job_ = &job;
     try {
