@@ -8,6 +8,7 @@
 #include "kpu_core/kpu_ram_layout.h"
 #include "memory/general_sram.h"
 #include "memory/timed_access.h"
+#include "memory/tlm_payload.h"
 
 namespace kpusim::kpu {
 
@@ -16,7 +17,8 @@ Kpu::Kpu(sc_core::sc_module_name name)
       config_socket("config_socket"),
       sram_port("sram_port"),
       kpu_ram_port("kpu_ram_port"),
-      irq("irq") {
+      irq("irq"),
+      log_(logger("kpu")) {
     config_socket.register_b_transport(this, &Kpu::register_access);
     config_socket.register_transport_dbg(this, &Kpu::register_debug);
     SC_HAS_PROCESS(Kpu);
@@ -129,17 +131,6 @@ unsigned int Kpu::register_debug(tlm::tlm_generic_payload& trans) {
     return 8;
 }
 
-uint8_t* Kpu::dmi(tlm_utils::simple_initiator_socket<Kpu>& port, uint64_t bytes) {
-    tlm::tlm_generic_payload trans;
-    tlm::tlm_dmi grant;
-    trans.set_address(0);
-    trans.set_command(tlm::TLM_READ_COMMAND);
-    if (!port->get_direct_mem_ptr(trans, grant) || !grant.is_read_write_allowed() ||
-        grant.get_start_address() != 0 || grant.get_end_address() + 1 < bytes)
-        throw std::logic_error(std::string(name()) + ": a memory refused direct memory access");
-    return grant.get_dmi_ptr();
-}
-
 uint64_t Kpu::charge(tlm_utils::simple_initiator_socket<Kpu>& port, tlm::tlm_command command,
                      uint64_t address, uint64_t bytes, uint64_t* request_ps) {
     if (bytes == 0) return 0;
@@ -165,9 +156,9 @@ void Kpu::layer_thread() {
             run(layer, record);
         } catch (const std::exception& e) {
             fault_ = std::string(name()) + ": " + e.what();
-            logger("kpu")->warn("layer fault: {}", fault_);
+            log_->warn("layer fault: {}", fault_);
         }
-        logger("kpu")->debug("layer done: {} KPU cycles, {} ps queued at memories", record.cycles.total,
+        log_->debug("layer done: {} KPU cycles, {} ps queued at memories", record.cycles.total,
                              record.memory_wait_ps);
         record.end_ps = local_.now();
         records_.push_back(std::move(record));
@@ -204,8 +195,8 @@ void Kpu::run(const PendingLayer& layer, KpuLayerRecord& record) {
 
     // The bit-exact result, on the memories' arrays.
     if (setup_.compute) {
-        uint8_t* sram = dmi(sram_port, memory::kGeneralSramSize);
-        uint8_t* kpu_ram = dmi(kpu_ram_port, kKpuRamBytes);
+        uint8_t* sram = memory::whole_array_dmi(*sram_port.operator->(), memory::kGeneralSramSize, name());
+        uint8_t* kpu_ram = memory::whole_array_dmi(*kpu_ram_port.operator->(), kKpuRamBytes, name());
         KpuLayerInputs in;
         in.arg = &arg;
         in.weights = sram + weights_at;

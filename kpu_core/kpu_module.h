@@ -35,6 +35,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "common/clock_domain.h"
+#include "common/log.h"
 #include "kpu_core/kpu_layer.h"
 #include "kpu_core/kpu_registers.h"
 #include "kpu_core/kpu_timing.h"
@@ -117,7 +118,6 @@ private:
     void run(const PendingLayer& layer, KpuLayerRecord& record);
     uint64_t charge(tlm_utils::simple_initiator_socket<Kpu>& port, tlm::tlm_command command,
                     uint64_t address, uint64_t bytes, uint64_t* request_ps = nullptr);
-    uint8_t* dmi(tlm_utils::simple_initiator_socket<Kpu>& port, uint64_t bytes);
 
     KpuSetup setup_;
     ClockDomain clock_{400'000'000, "KPU clock"};
@@ -132,6 +132,7 @@ private:
     sc_core::sc_event irq_changed_;
     std::string fault_;
     std::vector<KpuLayerRecord> records_;
+    std::shared_ptr<spdlog::logger> log_;  ///< common/log.h
 };
 
 }  // namespace kpusim::kpu

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <tlm>
@@ -52,6 +54,20 @@ inline unsigned int debug_transport(tlm::tlm_generic_payload& trans, std::vector
         case tlm::TLM_IGNORE_COMMAND: return 0;
     }
     return static_cast<unsigned int>(n);  // n <= data length, an unsigned int
+}
+
+/// The read/write DMI pointer a memory grants for local addresses 0 .. bytes - 1 (the whole
+/// array of kpusim's memory targets). Throws std::logic_error naming `who` when the target
+/// refuses or grants less.
+inline uint8_t* whole_array_dmi(tlm::tlm_fw_transport_if<>& target, uint64_t bytes, const std::string& who) {
+    tlm::tlm_generic_payload trans;
+    tlm::tlm_dmi dmi;
+    trans.set_address(0);
+    trans.set_command(tlm::TLM_READ_COMMAND);
+    if (!target.get_direct_mem_ptr(trans, dmi) || !dmi.is_read_write_allowed() || dmi.get_start_address() != 0 ||
+        dmi.get_end_address() + 1 < bytes)
+        throw std::logic_error(who + ": a memory refused direct memory access");
+    return dmi.get_dmi_ptr();
 }
 
 }  // namespace kpusim::memory

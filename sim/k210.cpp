@@ -9,6 +9,7 @@
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
 #include "sim/calibration.h"
+#include "memory/tlm_payload.h"
 #include "sim/flash_batches.h"
 #include "common/log.h"
 
@@ -43,7 +44,6 @@ struct K210::Job {
     uint64_t forward_start_ps = 0;
     bool loading = false;  ///< the reads in flight belong to the load phase
     LocalTime cpu;         ///< the firmware's exact time
-    uint64_t busy_at_forward[3] = {0, 0, 0};  ///< SRAM, KPU RAM, source busy at the forward's start
 };
 
 K210::K210(sc_core::sc_module_name name)
@@ -61,7 +61,9 @@ K210::K210(sc_core::sc_module_name name)
       dma_sram_port("dma_sram_port"),
       sram_port_("sram_port", 3),
       kpu_ram_port_("kpu_ram_port", 2),
-      kpu_irq_("kpu_irq") {
+      kpu_irq_("kpu_irq"),
+      log_(logger("k210")),
+      dma_log_(logger("dma")) {
     sram_port_.output.bind(sram.socket);
     kpu_ram_port_.output.bind(kpu_ram.socket);
     cpu_sram_port.bind(sram_port_.input(0));
@@ -75,17 +77,6 @@ K210::K210(sc_core::sc_module_name name)
     dma_psram_port.bind(psram.socket);
     SC_HAS_PROCESS(K210);
     SC_THREAD(dma_process);
-}
-
-uint8_t* K210::dmi_pointer(tlm_utils::simple_initiator_socket<K210>& port, uint64_t bytes) {
-    tlm::tlm_generic_payload trans;
-    tlm::tlm_dmi dmi;
-    trans.set_address(0);
-    trans.set_command(tlm::TLM_READ_COMMAND);
-    if (!port->get_direct_mem_ptr(trans, dmi) || !dmi.is_read_write_allowed() ||
-        dmi.get_start_address() != 0 || dmi.get_end_address() + 1 < bytes)
-        throw std::logic_error("memory refused direct memory access");
-    return dmi.get_dmi_ptr();
 }
 
 void K210::wait_cycles(Job& job, uint64_t cycles, uint64_t hz) {
@@ -118,7 +109,7 @@ void K210::write_register(Job& job, uint64_t offset, uint64_t value) {
         throw std::logic_error("the KPU refused a write of register " + std::to_string(offset));
 }
 
-uint64_t K210::read_register(Job& job, uint64_t offset) {
+uint64_t K210::read_register(uint64_t offset) {
     uint64_t value = 0;
     tlm::tlm_generic_payload trans;
     trans.set_command(tlm::TLM_READ_COMMAND);
@@ -130,7 +121,6 @@ uint64_t K210::read_register(Job& job, uint64_t offset) {
     kpu_config_port->b_transport(trans, delay);
     if (!trans.is_response_ok())
         throw std::logic_error("the KPU refused a read of register " + std::to_string(offset));
-    (void)job;
     return value;
 }
 
@@ -155,7 +145,7 @@ void K210::dma_process() {
         }
         dma_end_ps_ = start + duration;
         dma_started_ = true;
-        logger("dma")->trace("read {} bytes at source address {:#x}: {} ns", dma_chunk_.bytes,
+        dma_log_->trace("read {} bytes at source address {:#x}: {} ns", dma_chunk_.bytes,
                              dma_chunk_.source_address, duration / 1000);
         // The bytes land in general SRAM as they arrive: the DMA writes them in bursts of
         // kDmaSramBurstBytes, each booked on the SRAM port when its last byte has been read,
@@ -329,8 +319,8 @@ void K210::execute_job(Job& job) {
     use.ram_free = alloc.free_bytes();
     use.kpu_ram_peak = uint64_t{model.kpu_ram_rows_used()} * kpu::kKpuRamRowBytes;
 
-    job.sram = dmi_pointer(cpu_sram_port, sram.size());
-    job.kpu = dmi_pointer(cpu_kpu_ram_port, kpu_ram.size());
+    job.sram = memory::whole_array_dmi(*cpu_sram_port.operator->(), sram.size(), name());
+    job.kpu = memory::whole_array_dmi(*cpu_kpu_ram_port.operator->(), kpu_ram.size(), name());
     if (s.compute_outputs) {
         std::memset(job.sram, 0, sram.size());
         std::memset(job.kpu, 0, kpu_ram.size());
@@ -385,10 +375,10 @@ void K210::forward(Job& job) {
     const RunSettings& s = *job.settings;
     if (s.mode != RunMode::ram) configure_source(job, false);  // RAM mode reads nothing now
     job.forward_start_ps = job.cpu.now();
-    const uint64_t source_busy_before = s.source == ModelSource::flash ? flash.busy_ps() : psram.busy_ps();
-    job.busy_at_forward[0] = sram.busy_ps();
-    job.busy_at_forward[1] = kpu_ram.busy_ps();
-    job.busy_at_forward[2] = source_busy_before;
+    // Busy times so far (the load's), to report the forward's own.
+    auto source_busy = [&] { return s.source == ModelSource::flash ? flash.busy_ps() : psram.busy_ps(); };
+    const uint64_t sram_busy_before = sram.busy_ps(), kpu_ram_busy_before = kpu_ram.busy_ps();
+    const uint64_t source_busy_before = source_busy();
     const ExecutionMemory base{nullptr, job.sram + job.main_at, job.kpu, 0};
     if (s.compute_outputs) write_input(model, *job.input, base);
     // The input lands in KPU RAM (DMA or CPU conversion) or in main memory.
@@ -414,9 +404,9 @@ void K210::forward(Job& job) {
     }
     TimingResult& t = job.result.timing;
     t.forward_ps = job.cpu.now() - job.forward_start_ps;
-    t.busy.general_sram_ps = sram.busy_ps() - job.busy_at_forward[0];
-    t.busy.kpu_ram_ps = kpu_ram.busy_ps() - job.busy_at_forward[1];
-    t.busy.source_ps = (s.source == ModelSource::flash ? flash.busy_ps() : psram.busy_ps()) - source_busy_before;
+    t.busy.general_sram_ps = sram.busy_ps() - sram_busy_before;
+    t.busy.kpu_ram_ps = kpu_ram.busy_ps() - kpu_ram_busy_before;
+    t.busy.source_ps = source_busy() - source_busy_before;
     t.source_busy_ps = s.mode == RunMode::ram ? 0 : t.busy.source_ps;
     if (s.compute_outputs) job.result.outputs = read_outputs(model, base);
 }
@@ -438,7 +428,7 @@ void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, co
                        memory::kGeneralSramUncachedBase + job.main_at + conv.main_mem_out_address);
     const size_t before = kpu.records().size();
     for (uint64_t w : words) write_register(job, kpu::reg::layer_argument_fifo, w);
-    while (!(read_register(job, kpu::reg::interrupt_status) & kpu::kCalcDoneInterrupt))
+    while (!(read_register(kpu::reg::interrupt_status) & kpu::kCalcDoneInterrupt))
         sc_core::wait(kpu_irq_.posedge_event());
     job.cpu.catch_up(kpu.calc_done_ps());
     write_register(job, kpu::reg::interrupt_clear, 7);
@@ -492,7 +482,7 @@ void K210::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, ui
     }
     t.end_ps = job.cpu.now() - job.forward_start_ps;
     t.bound = t.wait_ps > duration_ps ? "memory" : layer.engine() == Engine::kpu ? "kpu" : "cpu";
-    logger("k210")->debug("layer {} {}: {} ns (waited {} ns at the boundary, {} ns at memories)", t.index, t.type,
+    log_->debug("layer {} {}: {} ns (waited {} ns at the boundary, {} ns at memories)", t.index, t.type,
                           (t.end_ps - t.start_ps) / 1000, t.wait_ps / 1000, t.memory_wait_ps / 1000);
     job.result.timing.layers.push_back(std::move(t));
 }
@@ -634,7 +624,7 @@ RunResult K210::run(const Model& model, const std::vector<uint8_t>& input, const
     }
     job.cpu.sync();
     job_ = nullptr;
-    auto log = logger("k210");
+    auto& log = log_;
     if (job.error) {
         try {
             std::rethrow_exception(job.error);

@@ -33,6 +33,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include "common/clock_domain.h"
+#include "common/log.h"
 #include "flash_spi/spi_flash.h"
 #include "kpu_core/kpu_module.h"
 #include "memory/general_sram.h"
@@ -176,10 +177,9 @@ private:
 
     // The firmware's accesses.
     void write_register(Job& job, uint64_t offset, uint64_t value);
-    uint64_t read_register(Job& job, uint64_t offset);
+    uint64_t read_register(uint64_t offset);
     uint64_t charge(Job& job, tlm_utils::simple_initiator_socket<K210>& port, tlm::tlm_command command,
                     uint64_t address, uint64_t bytes);
-    uint8_t* dmi_pointer(tlm_utils::simple_initiator_socket<K210>& port, uint64_t bytes);
     void wait_cycles(Job& job, uint64_t cycles, uint64_t hz);
 
     /// What the model source holds, so that re-timing runs of one model skip re-programming.
@@ -206,6 +206,7 @@ private:
     bool dma_started_ = false;
     std::string dma_error_;         ///< a refused read, raised by the firmware
     uint64_t issued_bytes_ = 0;     ///< bytes of every command issued so far
+    std::shared_ptr<spdlog::logger> log_, dma_log_;  ///< common/log.h
 };
 
 }  // namespace kpusim

@@ -107,33 +107,6 @@ TEST(MaixEmc, StrictSdkRefusesQuantizedFlattenAsTheStandardSdk) {
     EXPECT_NO_THROW(parse_kmodel(flatten_model(kFlatten), strict));
 }
 
-TEST(MaixEmc, FlattenSizesAreCheckedWithoutOverflow) {
-    // 2^22 x 2^22 x 2^22 elements: 2^66 (and x 4 bytes 2^68) wrap a 64-bit product to 0.
-    for (uint32_t type : {kFlatten, kQuantizedFlatten}) {
-        SCOPED_TRACE(type);
-        KpuConvDesc d;
-        d.in_width = d.in_height = 4;
-        d.in_channels = d.out_channels = 1;
-        d.weights = {1};
-        d.bn = {BnEntry{1, 0, 0}};
-        d.act = identity_table();
-        d.in_row = 0;
-        d.out_row = 16384;
-        d.main_mem_out = 0;
-        KmodelV3Builder b;
-        b.add_conv(d);
-        b.add_raw_layer_words(type, {0, 0, 16, 1u << 22, 1u << 22, 1u << 22}, {{0, 64}});
-        b.add_output(16, 4);
-        try {
-            parse_kmodel(b.build());
-            FAIL() << "a 2^66-element flatten was accepted";
-        } catch (const KmodelError& e) {
-            EXPECT_EQ(e.kind(), KmodelErrorKind::out_of_bounds) << e.what();
-            EXPECT_EQ(e.layer(), std::optional<uint32_t>(1));
-        }
-    }
-}
-
 // ---- real models ----------------------------------------------------------------------------
 
 std::vector<float> cifar_logits(kpu::ArgXRule rule) {

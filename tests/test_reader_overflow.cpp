@@ -71,6 +71,14 @@ TEST(ReaderOverflow, UploadAndChannelwiseDequantize) {
                     KmodelErrorKind::out_of_bounds, "CHANNELWISE_DEQUANTIZE");
 }
 
+TEST(ReaderOverflow, FlattenBothTypes) {
+    // 2^22 x 2^22 x 2^22 elements: 2^66 (and x 4 bytes 2^68) wrap a 64-bit product to 0.
+    expect_rejected(model_with(20, {0, 0, 16, 1u << 22, 1u << 22, 1u << 22}), KmodelErrorKind::out_of_bounds,
+                    "TENSORFLOW_FLATTEN");
+    expect_rejected(model_with(21, {0, 0, 16, 1u << 22, 1u << 22, 1u << 22}), KmodelErrorKind::out_of_bounds,
+                    "QUANTIZED_TENSORFLOW_FLATTEN");
+}
+
 TEST(ReaderOverflow, FullyConnectedWeights) {
     // 2^31 x 2^31 weights: 4 x 2^62 = 2^64 bytes. The input and output ranges are checked
     // first (they bound both channel counts), and 4 x 2^31 input bytes are past main memory.
