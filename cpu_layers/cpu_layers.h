@@ -61,5 +61,9 @@ void execute(const AddPaddingOp& op, const uint8_t* main, uint8_t* kpu_ram);
 void execute(const RemovePaddingOp& op, uint8_t* main);
 /// K210_UPLOAD: dense CHW uint8 from main memory into the KPU RAM layout.
 void execute(const UploadOp& op, const uint8_t* main, uint8_t* kpu_ram);
+/// V4 kpu_upload (spec §9.4): dense NCHW uint8 from main memory into the KPU RAM layout at
+/// byte offset op.kpu_offset, batch n at kpu_offset + n x rows(W, H, C) x 64. Slot bytes past
+/// W keep their contents. The reader checked that every batch fits the KPU RAM.
+void execute(const V4UploadOp& op, const uint8_t* main, uint8_t* kpu_ram);
 
 }  // namespace kpusim::cpu

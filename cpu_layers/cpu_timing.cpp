@@ -3,6 +3,9 @@
 #include <cmath>
 #include <type_traits>
 
+#include "cpu_layers/v4/v4_cpu_timing.h"
+#include "models/kmodel_v4_cpu_ops.h"
+
 namespace kpusim::cpu {
 
 namespace {
@@ -48,6 +51,10 @@ Cost cost(const Layer& layer, const CpuTimingParameters& p) {
                 return {op.channels, p.copy_per_byte};
             else if constexpr (std::is_same_v<T, UploadOp>)
                 return {uint64_t{op.width} * op.height * op.channels, p.upload_per_byte};
+            else if constexpr (std::is_same_v<T, V4UploadOp>)
+                return {op.shape.elements(), p.upload_per_byte};
+            else if constexpr (std::is_same_v<T, V4CpuOp>)
+                return {v4::node_work(*op.node), 0};  // timed by v4::cpu_node_cycles
             else
                 static_assert(!sizeof(T*), "every layer op has a CPU cost");
         },
@@ -58,10 +65,15 @@ Cost cost(const Layer& layer, const CpuTimingParameters& p) {
 
 uint64_t cpu_layer_work(const Layer& layer) { return cost(layer, {}).work; }
 
-uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p) {
+uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p, const v4::V4CpuTimingParameters& v4) {
     if (layer.engine() == Engine::kpu) return 0;
+    if (const auto* node = std::get_if<V4CpuOp>(&layer.op)) return v4::cpu_node_cycles(*node->node, p, v4);
     const Cost c = cost(layer, p);
     return static_cast<uint64_t>(std::llround(p.layer_overhead + c.per_unit * static_cast<double>(c.work)));
+}
+
+uint64_t download_cycles(uint64_t bytes, const CpuTimingParameters& p) {
+    return static_cast<uint64_t>(std::llround(p.upload_per_byte * static_cast<double>(bytes)));
 }
 
 uint64_t input_upload_cycles(const ModelInput& in, const CpuTimingParameters& p) {

@@ -7,6 +7,10 @@
 
 #include "models/layer_graph.h"
 
+namespace kpusim::v4 {
+struct V4CpuTimingParameters;  // cpu_layers/v4/v4_cpu_timing.h
+}
+
 namespace kpusim::cpu {
 
 /// The constants of the CPU layer formulas (CPU cycles).
@@ -26,8 +30,14 @@ struct CpuTimingParameters {
     double dma_per_byte;              ///< input DMA into KPU RAM when the width is a multiple of 64
 };
 
-/// CPU cycles of a CPU layer (KPU layers return 0: see kpu_core/kpu_timing.h).
-uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p);
+/// CPU cycles of a CPU layer (KPU layers return 0: see kpu_core/kpu_timing.h). V4 CPU nodes
+/// are timed by cpu_layers/v4/v4_cpu_timing.h with `v4`; V4 kpu_upload as a V3 K210_UPLOAD.
+uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p, const v4::V4CpuTimingParameters& v4);
+
+/// CPU cycles of V4's kpu_download of `bytes` output bytes (spec §9.4): the CPU reads the KPU
+/// RAM layout and stores dense bytes, the converse of the upload's conversion, so it is
+/// charged at upload_per_byte [derived: no measurement isolates it].
+uint64_t download_cycles(uint64_t bytes, const CpuTimingParameters& p);
 
 /// CPU cycles to put the model input in place (spec §7.4 step 3): a DMA when the first KPU
 /// layer's width is a multiple of 64, else the CPU's conversion into the KPU RAM layout;

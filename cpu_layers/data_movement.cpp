@@ -117,4 +117,15 @@ void execute(const UploadOp& op, const uint8_t* main, uint8_t* kpu_ram) {
     kpu::upload_dense(main + op.in, kpu_ram, op.kpu_row, op.width, op.height, op.channels);
 }
 
+void execute(const V4UploadOp& op, const uint8_t* main, uint8_t* kpu_ram) {
+    const Shape& s = op.shape;
+    const uint64_t batch_bytes = uint64_t{s.c} * s.h * s.w;
+    const uint32_t rows = kpu::feature_map_rows(s.w, s.h, s.c);
+    // A byte offset inside a row shifts the whole layout by that many bytes.
+    uint8_t* base = kpu_ram + op.kpu_offset % kpu::kKpuRamRowBytes;
+    const uint32_t row = op.kpu_offset / kpu::kKpuRamRowBytes;
+    for (uint32_t n = 0; n < s.n; ++n)
+        kpu::upload_dense(main + op.in + n * batch_bytes, base, row + n * rows, s.w, s.h, s.c);
+}
+
 }  // namespace kpusim::cpu

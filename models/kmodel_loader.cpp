@@ -4,6 +4,7 @@
 #include "models/byte_reader.h"
 #include "models/kmodel_error.h"
 #include "models/kmodel_v3_reader.h"
+#include "models/kmodel_v4_reader.h"
 #include "models/read_file.h"
 
 namespace kpusim {
@@ -16,16 +17,17 @@ Model parse_kmodel(std::vector<uint8_t> bytes, const KmodelReadOptions& options)
     auto file = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
     const ByteReader r(file->data(), file->size());
     const uint32_t first = r.u32(0, "version");
-    const std::string supported = std::string(" (kpusim supports kmodel version ") +
+    const std::string supported = std::string(" (kpusim supports kmodel versions ") +
                                   kSupportedKmodelVersions + ")";
     if (first == 3) return read_kmodel_v3(file, options);
     if (first == kKmdlIdentifier) {
         const uint32_t version = r.u32(4, "version");
+        if (version == 4) return read_kmodel_v4(file, options);
         throw KmodelError(KmodelErrorKind::unsupported_version,
                           "kmodel version " + std::to_string(version) +
                               " ('KMDL' container of nncase " +
                               (version == 4 ? "0.2" : version == 5 ? "1.x" : "?") +
-                              ") is not supported yet" + supported,
+                              ") is not supported" + supported,
                           std::nullopt, "version");
     }
     if (first == 1)

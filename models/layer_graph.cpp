@@ -26,12 +26,18 @@ uint32_t Model::kpu_ram_rows_used() const {
         low = std::min(low, row);
         high = std::max(high, row + rows);
     };
-    if (input.to_kpu_ram) touch(input.kpu_row, kpu::feature_map_rows(input.shape.w, input.shape.h, input.shape.c));
+    if (input.to_kpu_ram)
+        touch(input.kpu_row, input.shape.n * kpu::feature_map_rows(input.shape.w, input.shape.h, input.shape.c));
     for (const auto& l : layers) {
         if (const auto* c = std::get_if<KpuConvOp>(&l.op)) {
             const auto& a = c->arg;
-            touch(a.image_src_addr, kpu::feature_map_rows(a.in_width(), a.in_height(), a.in_channels()));
-            touch(a.image_dst_addr, kpu::feature_map_rows(a.out_width(), a.out_height(), a.out_channels()));
+            touch(a.image_src_addr, c->batches * kpu::feature_map_rows(a.in_width(), a.in_height(), a.in_channels()));
+            touch(a.image_dst_addr, c->batches * kpu::feature_map_rows(a.out_width(), a.out_height(), a.out_channels()));
+        } else if (const auto* v = std::get_if<V4UploadOp>(&l.op)) {
+            const uint32_t rows = v->shape.n * kpu::feature_map_rows(v->shape.w, v->shape.h, v->shape.c);
+            touch(v->kpu_offset / kpu::kKpuRamRowBytes,
+                  (v->kpu_offset % kpu::kKpuRamRowBytes + rows * kpu::kKpuRamRowBytes + kpu::kKpuRamRowBytes - 1) /
+                      kpu::kKpuRamRowBytes);
         } else if (const auto* p = std::get_if<AddPaddingOp>(&l.op)) {
             touch(p->kpu_row, kpu::feature_map_rows(4, 4, p->channels));
         } else if (const auto* u = std::get_if<UploadOp>(&l.op)) {

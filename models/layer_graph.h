@@ -40,11 +40,20 @@ struct FileSpan {
 // All "in"/"out" fields are byte offsets into the main-memory buffer; "kpu_row" is a KPU RAM
 // row index. Counts are elements.
 
-struct KpuConvOp {                  ///< K210_CONV (10240)
+struct KpuConvOp {                  ///< K210_CONV (10240), V4 kpu_conv2d (0x2002)
     kpu::LayerArgument arg;
     FileSpan weights, batchnorm, activation, layer_argument;
     bool main_mem_out = false;      ///< flags bit 0: also stream the output to main memory
     uint32_t main_mem_out_address = 0;
+    /// V4 (spec §9.4): the layer runs once per batch, batch n reading its input at
+    /// image_src_addr + n x rows(input) and writing at image_dst_addr + n x rows(output)
+    /// (KPU RAM rows). 1 in V3.
+    uint32_t batches = 1;
+    /// V4: after all batches the CPU copies the outputs out of KPU RAM (kpu_download) into
+    /// main memory at this byte offset, dense N x C x H x W (batch after batch). V3 uses
+    /// main_mem_out instead (the KPU's own output stream).
+    bool download = false;
+    uint32_t download_address = 0;
 };
 struct AddOp { uint32_t in_a, in_b, out, count; };                      ///< ADD (1), float
 struct QuantizedAddOp {                                                 ///< QUANTIZED_ADD (2)
@@ -97,21 +106,31 @@ struct LogisticOp { uint32_t in, out, channels; };                     ///< (25)
 struct AddPaddingOp { uint32_t in, kpu_row, channels; };               ///< K210_ADD_PADDING
 struct RemovePaddingOp { uint32_t in, out, channels; };                ///< K210_REMOVE_PADDING
 struct UploadOp { uint32_t in, kpu_row, width, height, channels; };    ///< K210_UPLOAD
+/// V4 kpu_upload (0x2001, spec §9.4): dense N x C x H x W uint8 from main memory at `in` into
+/// the KPU RAM layout at byte offset `kpu_offset`, batch n at kpu_offset + n x rows(W, H, C) x 64.
+struct V4UploadOp { uint32_t in, kpu_offset; Shape shape; };
+
+namespace v4 {
+struct CpuNode;
+}
+/// A V4 (nncase 0.2) CPU node (spec §9.3): parsed by models/kmodel_v4_cpu_ops.h, run by
+/// cpu_layers/v4. Its memory ranges address the constant blob, main memory or KPU RAM.
+struct V4CpuOp { std::shared_ptr<const v4::CpuNode> node; };
 
 using LayerOp = std::variant<KpuConvOp, AddOp, QuantizedAddOp, GlobalAveragePoolOp,
                              QuantizedMaxPoolOp, AveragePoolOp, QuantizeOp, DequantizeOp,
                              RequantizeOp, L2NormalizationOp, SoftmaxOp, ConcatOp,
                              FullyConnectedOp, FlattenOp, ResizeNearestOp,
                              ChannelwiseDequantizeOp, LogisticOp, AddPaddingOp, RemovePaddingOp,
-                             UploadOp>;
+                             UploadOp, V4UploadOp, V4CpuOp>;
 
 /// Where a layer runs on the chip.
 enum class Engine : uint8_t { kpu, cpu };
 
 struct Layer {
     uint32_t index = 0;
-    uint32_t type_code = 0;       ///< the file's layer type code (V3 enum)
-    std::string type_name;        ///< e.g. "K210_CONV", "DEQUANTIZE"
+    uint32_t type_code = 0;       ///< the file's layer type code (V3 enum) or V4 opcode
+    std::string type_name;        ///< e.g. "K210_CONV", "DEQUANTIZE" (V3), "kpu_conv2d" (V4)
     FileSpan body;                ///< the layer body inside the file (size as declared)
     LayerOp op;
     Shape out_shape;              ///< output shape (inferred where the format does not say)
@@ -124,8 +143,8 @@ struct ModelInput {
     Shape shape;
     DataType type = DataType::uint8;
     bool to_kpu_ram = true;    ///< true: dense CHW uint8 converted into KPU RAM at kpu_row
-    uint32_t kpu_row = 0;
-    uint32_t main_offset = 0;  ///< when !to_kpu_ram: float32 copied to this main-memory offset
+    uint32_t kpu_row = 0;      ///< V4: batch n at kpu_row + n x rows(W, H, C)
+    uint32_t main_offset = 0;  ///< when !to_kpu_ram: copied to this main-memory offset (V3 float32; V4 uint8 or float32)
     uint64_t bytes() const { return shape.elements() * element_size(type); }
 };
 
@@ -137,10 +156,15 @@ struct ModelOutput {
 };
 
 struct Model {
-    uint32_t version = 0;          ///< kmodel version (3)
+    uint32_t version = 0;          ///< kmodel version (3 or 4)
     bool eight_bit = true;         ///< weights are 8-bit (header flags bit 0)
     uint32_t main_mem_usage = 0;   ///< bytes of the main-memory working buffer
     uint32_t max_start_address = 0;
+    /// V4: the constant blob inside the file (spec §9.1), and where the node bodies start (the
+    /// end of the header, tables, constants and node headers: what MaixPy's V4 flash runner
+    /// must find in its 4 KiB header read, timing.md A.5b).
+    FileSpan constants;
+    uint32_t bodies_offset = 0;
     std::shared_ptr<const std::vector<uint8_t>> file;  ///< the whole file as read
     ModelInput input;
     std::vector<ModelOutput> outputs;

@@ -5,6 +5,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "models/kmodel_v4_cpu_ops.h"
+
 namespace kpusim {
 
 namespace {
@@ -33,8 +35,9 @@ uint64_t layer_work(const LayerOp& op) {
             using T = std::decay_t<decltype(o)>;
             if constexpr (std::is_same_v<T, KpuConvOp>) {
                 const auto& a = o.arg;
-                return add(a.macs(), add(volume(a.in_channels(), a.in_height(), a.in_width()),
-                                         volume(a.out_channels(), a.out_height(), a.out_width())));
+                return mul(at_least_1(o.batches),
+                           add(a.macs(), add(volume(a.in_channels(), a.in_height(), a.in_width()),
+                                             volume(a.out_channels(), a.out_height(), a.out_width()))));
             } else if constexpr (std::is_same_v<T, AddOp> || std::is_same_v<T, QuantizedAddOp>) {
                 return mul(3, at_least_1(o.count) + 8);
             } else if constexpr (std::is_same_v<T, GlobalAveragePoolOp>) {
@@ -66,6 +69,10 @@ uint64_t layer_work(const LayerOp& op) {
                 return mul(2, at_least_1(o.channels));
             } else if constexpr (std::is_same_v<T, UploadOp>) {
                 return mul(2, volume(o.channels, o.height, o.width));
+            } else if constexpr (std::is_same_v<T, V4UploadOp>) {
+                return mul(2, at_least_1(o.shape.elements()));
+            } else if constexpr (std::is_same_v<T, V4CpuOp>) {
+                return at_least_1(v4::node_work(*o.node));
             } else {
                 static_assert(!sizeof(T*), "every layer op needs a cost");
             }

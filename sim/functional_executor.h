@@ -27,6 +27,9 @@ struct ExecutionMemory {
     uint8_t* main = nullptr;        ///< main_mem_usage bytes plus kMainMemorySlack
     uint8_t* kpu_ram = nullptr;     ///< kpu::kKpuRamBytes bytes
     uint64_t body_origin = 0;       ///< file offset of body[0]
+    /// V4: the constant blob (Model::constants.size bytes) where the run keeps it: in the model
+    /// body (RAM mode) or in the flash runner's resident header copy. Null for V3.
+    const uint8_t* constants = nullptr;
     /// Where the blob at file offset `offset` is in memory.
     const uint8_t* blob(uint32_t offset) const { return body + (offset - body_origin); }
 };
@@ -35,8 +38,9 @@ struct ExecutionMemory {
 /// (QUANTIZED_ADD rounds its count up to a multiple of 8) stay inside the buffer.
 inline constexpr uint32_t kMainMemorySlack = 8;
 
-/// Write the model input into memory as the V3 runtime does (spec §7.4 step 3): dense CHW
-/// uint8 converted into the KPU RAM layout, or float32 copied to main memory.
+/// Write the model input into memory as the runtime does (V3: spec §7.4 step 3; V4: §9.1
+/// "Running"): dense CHW uint8 converted into the KPU RAM layout (V4: batch after batch), or
+/// the bytes copied to main memory.
 /// `input` must hold exactly model.input.bytes() bytes; throws InputError otherwise.
 void write_input(const Model& model, const std::vector<uint8_t>& input, const ExecutionMemory& mem);
 
@@ -44,6 +48,10 @@ void write_input(const Model& model, const std::vector<uint8_t>& input, const Ex
 /// a run-time fault (an activation table with no segment for a value).
 void execute_layer(const Model& model, const Layer& layer, const ExecutionMemory& mem,
                    const kpu::KpuOptions& options);
+
+/// V4 kpu_download (spec §9.4): every batch's output map of `op` out of the KPU RAM layout into
+/// main memory at op.download_address, dense C x H x W, batch after batch.
+void download_outputs(const KpuConvOp& op, const uint8_t* kpu_ram, uint8_t* main);
 
 /// Read the model outputs out of main memory.
 std::vector<OutputTensor> read_outputs(const Model& model, const ExecutionMemory& mem);

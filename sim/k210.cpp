@@ -5,7 +5,10 @@
 #include <stdexcept>
 
 #include "cpu_layers/cpu_timing.h"
+#include "kpu_core/kpu_batches.h"
+#include "kpu_core/kpu_ram_layout.h"
 #include "kpu_core/kpu_timing.h"
+#include "models/kmodel_v4_cpu_ops.h"
 #include "memory/ram_budget.h"
 #include "models/kmodel_error.h"
 #include "sim/calibration.h"
@@ -28,6 +31,9 @@ constexpr uint64_t kRunnerCommandBytes = 256 * 1024;
 /// the number of bookings per forward small while a concurrent access waits at most one
 /// such burst, 512 SRAM cycles at the placeholder 8 bytes per cycle).
 constexpr uint64_t kDmaSramBurstBytes = 4096;
+/// MaixPy's V4 flash runner's interpreter context, allocated beside its header buffer
+/// (timing.md A.5b, decoded from libnncase.a).
+constexpr uint64_t kV4RunnerContextBytes = 288;
 
 }  // namespace
 
@@ -129,6 +135,7 @@ void K210::dma_process() {
     for (;;) {
         sc_core::wait(dma_go_);
         local.catch_up(dma_issue_ps_);  // exact: the command's issue time (the DMA was idle)
+      next_chunk:
         const uint64_t start = local.now();
         auto& port = dma_source_ == ModelSource::flash ? dma_flash_port : dma_psram_port;
         // A timing-only run (sweeps) needs the time of the read, not its bytes.
@@ -167,6 +174,14 @@ void K210::dma_process() {
                                dma_chunk_.bytes, dma_chunk_.source_address, dma_chunk_.buffer,
                                dma_chunk_.batch});
         }
+        if (dma_chain_next_ < dma_chain_.size() && dma_error_.empty()) {
+            // The DMA-done interrupt starts the next command of a chained read.
+            dma_chunk_ = dma_chain_[dma_chain_next_++];
+            local.advance(dma_chain_latency_ps_);
+            goto next_chunk;
+        }
+        dma_chain_.clear();
+        dma_chain_next_ = 0;
         dma_busy_ = false;
         dma_done_.notify();
     }
@@ -189,6 +204,22 @@ void K210::issue(Job& job, const Chunk& chunk) {
     dma_go_.notify();
 }
 
+void K210::issue_chained(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes, int buffer,
+                         int batch) {
+    const uint64_t max = max_command_bytes(job);
+    dma_chain_.clear();
+    dma_chain_next_ = 0;
+    for (uint64_t done = std::min(max, bytes); done < bytes;) {
+        const uint64_t n = std::min(max, bytes - done);
+        dma_chain_.push_back({source_address + done, destination + done, n, buffer, batch});
+        done += n;
+    }
+    // The interrupt handler programs the next command as the firmware's loop would.
+    dma_chain_latency_ps_ = cycles_to_ps(job.settings->parameters.runner.command_cycles, job.settings->cpu_hz);
+    for (const Chunk& c : dma_chain_) issued_bytes_ += c.bytes;
+    issue(job, {source_address, destination, std::min(max, bytes), buffer, batch});
+}
+
 void K210::wait_dma(Job& job) {
     if (dma_busy_) sc_core::wait(dma_done_);
     job.cpu.catch_up(dma_end_ps_);
@@ -203,7 +234,7 @@ bool K210::dma_idle(Job& job) {
     // Let the DMA process take up a command issued in this delta, then compare exact times:
     // a transfer that ends now counts as finished, whichever process SystemC runs first.
     if (dma_busy_ && !dma_started_) sc_core::wait(sc_core::SC_ZERO_TIME);
-    if (dma_busy_ && dma_end_ps_ <= job.cpu.now()) wait_dma(job);
+    if (dma_busy_ && dma_chain_.empty() && dma_end_ps_ <= job.cpu.now()) wait_dma(job);
     return !dma_busy_;
 }
 
@@ -268,16 +299,24 @@ void K210::execute_job(Job& job) {
     psram.reset_counters();
 
     MemoryUse& use = job.result.memory;
+    const bool is_v4 = model.version == 4;
     const uint64_t largest = model.largest_body();
-    if (s.mode == RunMode::flash_dual && s.batch_size > largest)
+    if (!is_v4 && s.mode == RunMode::flash_dual && s.batch_size > largest)
         throw InputError("batch_size " + std::to_string(s.batch_size) +
                          " is larger than the largest layer body (" + std::to_string(largest) +
                          " bytes, the size of each buffer): the runner would build a batch that "
                          "overruns its buffer");
 
     // kpu.load_flash keeps only the first 4 KiB of the model: the header, the output and layer
-    // tables and layer 0's argument must lie there (timing.md A.5 limits).
-    if (s.mode != RunMode::ram) {
+    // tables and layer 0's argument must lie there (timing.md A.5 limits). MaixPy's V4 runner
+    // needs the header, the I/O tables, the constant blob and the node headers there (A.5b).
+    if (is_v4 && s.mode != RunMode::ram && model.bodies_offset > kRunnerHeaderBytes)
+        throw InputError("kmodel V4 in flash mode: MaixPy's kpu.load_flash keeps only the first " +
+                         std::to_string(kRunnerHeaderBytes) + " bytes of a V4 model, which must hold the header, " +
+                         "the I/O tables, the constant blob and the node headers; this model's end at byte " +
+                         std::to_string(model.bodies_offset) + " (constants: " + std::to_string(model.constants.size) +
+                         " bytes). Run it with kpu.load (--mode ram)");
+    if (!is_v4 && s.mode != RunMode::ram) {
         uint64_t resident = model.layers.front().body.offset;  // end of the tables
         if (const auto* conv = std::get_if<KpuConvOp>(&model.layers.front().op))
             resident = std::max<uint64_t>(resident, conv->layer_argument.offset + conv->layer_argument.size);
@@ -302,7 +341,8 @@ void K210::execute_job(Job& job) {
         use.model_body = model.file_size();
         job.body_at = alloc.allocate(use.model_body, "model body", 128);
     } else {
-        use.header_buffer = kRunnerHeaderBytes + kRunnerSlackBytes;
+        // V4: the interpreter's context too (A.5b: 288 bytes).
+        use.header_buffer = kRunnerHeaderBytes + kRunnerSlackBytes + (is_v4 ? kV4RunnerContextBytes : 0);
         job.header_at = alloc.allocate(use.header_buffer, "kmodel header buffer", 8);
     }
     use.main_buffer = uint64_t{model.main_mem_usage} + kMainMemorySlack;
@@ -395,12 +435,23 @@ void K210::forward(Job& job) {
     write_register(job, kpu::reg::interrupt_clear, 7);
     write_register(job, kpu::reg::interrupt_mask, 7 & ~kpu::kCalcDoneInterrupt);
     if (s.mode == RunMode::ram) {
-        const ExecutionMemory mem{job.sram + job.body_at, base.main, base.kpu_ram, 0};
+        const ExecutionMemory mem = memory_for(job, job.sram + job.body_at, 0);
         for (const Layer& layer : model.layers) dispatch(job, layer, mem, job.cpu.now(), 0);
     } else if (s.mode == RunMode::flash_single) {
         forward_flash_single(job);
+    } else if (model.version == 4) {
+        forward_v4_flash_dual(job);
     } else {
         forward_flash_dual(job);
+    }
+    if (model.version == 4 && s.mode != RunMode::ram) {
+        job.result.timing.notes.push_back(
+            "kmodel V4 flash figures rest on MaixPy's V4 flash runner as decoded from its prebuilt libnncase.a "
+            "(timing.md A.5b; no source is public): every node body read per forward, one read per node" +
+            std::string(s.mode == RunMode::flash_dual ? ", one node of look-ahead" : "") + ", 256 KiB commands "
+            "chained by the DMA-done interrupt");
+        if (s.mode == RunMode::flash_dual)
+            job.result.timing.notes.push_back("batch_size is ignored: MaixPy's V4 flash runner never reads it");
     }
     TimingResult& t = job.result.timing;
     t.forward_ps = job.cpu.now() - job.forward_start_ps;
@@ -411,8 +462,43 @@ void K210::forward(Job& job) {
     if (s.compute_outputs) job.result.outputs = read_outputs(model, base);
 }
 
+ExecutionMemory K210::memory_for(const Job& job, const uint8_t* body, uint64_t body_origin) const {
+    ExecutionMemory mem{body, job.sram + job.main_at, job.kpu, body_origin};
+    if (job.model->version == 4) {
+        // The constant blob: in the model body (kpu.load) or in the resident header copy (flash).
+        const uint8_t* holder = job.settings->mode == RunMode::ram ? job.sram + job.body_at : job.sram + job.header_at;
+        mem.constants = holder + job.model->constants.offset;
+    }
+    return mem;
+}
+
 void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, const ExecutionMemory& mem,
                          LayerTiming& t) {
+    // V4 (spec §9.4, §16): the runtime runs the argument once per batch, the feature-map rows
+    // advanced by whole maps, then copies the outputs to main memory with the CPU.
+    for (uint32_t n = 0; n < conv.batches; ++n)
+        run_kpu_batch(job, layer, conv, n == 0 ? conv.arg : kpu::batch_argument(conv.arg, n), mem, t);
+    if (!conv.download) return;
+    const RunSettings& s = *job.settings;
+    const kpu::LayerArgument& a = conv.arg;
+    const uint64_t bytes = uint64_t{conv.batches} * a.out_channels() * a.out_height() * a.out_width();
+    if (s.compute_outputs) download_outputs(conv, mem.kpu_ram, mem.main);
+    // kpu_download: the CPU reads the KPU RAM layout and stores dense bytes into main memory.
+    const uint64_t cycles = cpu::download_cycles(bytes, s.parameters.cpu);
+    t.cpu_cycles += cycles;
+    job.cpu.advance(cycles_to_ps(cycles, s.cpu_hz));
+    uint64_t wait = charge(job, cpu_kpu_ram_port, tlm::TLM_READ_COMMAND,
+                           uint64_t{a.image_dst_addr} * kpu::kKpuRamRowBytes,
+                           std::min<uint64_t>(bytes, kpu_ram.size() - uint64_t{a.image_dst_addr} * kpu::kKpuRamRowBytes));
+    job.cpu.advance(wait);
+    t.memory_wait_ps += wait;
+    wait = charge(job, cpu_sram_port, tlm::TLM_WRITE_COMMAND, job.main_at + conv.download_address, bytes);
+    job.cpu.advance(wait);
+    t.memory_wait_ps += wait;
+}
+
+void K210::run_kpu_batch(Job& job, const Layer& layer, const KpuConvOp& conv, const kpu::LayerArgument& arg,
+                         const ExecutionMemory& mem, LayerTiming& t) {
     // The runtime's kpu_conv (spec §7.4): patch the blob addresses into the argument (general
     // SRAM, uncached view), point the output DMA at main memory, push the 12 words, wait for
     // calc_done, clear it.
@@ -421,7 +507,7 @@ void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, co
         return static_cast<uint32_t>(memory::kGeneralSramUncachedBase + offset);
     };
     const std::array<uint64_t, 12> words = kpu::patch_layer_argument(
-        conv.arg.words, physical(conv.weights.offset), physical(conv.batchnorm.offset),
+        arg.words, physical(conv.weights.offset), physical(conv.batchnorm.offset),
         physical(conv.activation.offset), conv.main_mem_out);
     if (conv.main_mem_out)
         write_register(job, kpu::reg::data_out_address,
@@ -439,8 +525,8 @@ void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, co
     }
     if (kpu.records().size() != before + 1) throw std::logic_error("the KPU ran no layer for layer " + std::to_string(layer.index));
     const kpu::KpuLayerRecord& r = kpu.records().back();
-    t.kpu_cycles = r.cycles.total;
-    t.memory_wait_ps = r.memory_wait_ps;
+    t.kpu_cycles += r.cycles.total;
+    t.memory_wait_ps += r.memory_wait_ps;
     for (kpu::KpuStage st : r.stages) {
         st.start_ps -= job.forward_start_ps;
         st.end_ps -= job.forward_start_ps;
@@ -461,30 +547,52 @@ void K210::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, ui
     t.wait_ps = job.cpu.now() - boundary_ps;
     uint64_t duration_ps;
     if (const auto* conv = std::get_if<KpuConvOp>(&layer.op)) {
-        t.macs = conv->arg.macs();
+        t.macs = conv->arg.macs() * conv->batches;
         job.cpu.sync();  // the KPU starts from the firmware's time
         run_kpu_layer(job, layer, *conv, mem, t);
         duration_ps = job.cpu.now() - (t.start_ps + job.forward_start_ps);
     } else {
-        t.cpu_cycles = cpu::cpu_layer_cycles(layer, s.parameters.cpu);
-        if (s.compute_outputs) execute_layer(*job.model, layer, mem, s.kpu);
-        // The layer computes, then its output is written back into main memory (the store
-        // stream leaving the CPU's cache; an upload writes KPU RAM instead).
-        job.cpu.advance(cycles_to_ps(t.cpu_cycles, s.cpu_hz));
-        const uint64_t out_bytes = layer.out_shape.elements() * element_size(layer.out_type);
-        const bool upload = std::holds_alternative<UploadOp>(layer.op);
-        const uint64_t wait = charge(job, upload ? cpu_kpu_ram_port : cpu_sram_port, tlm::TLM_WRITE_COMMAND,
-                                     upload ? 0 : job.main_at,
-                                     std::min<uint64_t>(out_bytes, upload ? kpu_ram.size() : job.result.memory.main_buffer));
-        t.memory_wait_ps = wait;
-        job.cpu.advance(wait);
-        duration_ps = wait + cycles_to_ps(t.cpu_cycles, s.cpu_hz);
+        duration_ps = run_cpu_layer(job, layer, mem, t);
     }
     t.end_ps = job.cpu.now() - job.forward_start_ps;
     t.bound = t.wait_ps > duration_ps ? "memory" : layer.engine() == Engine::kpu ? "kpu" : "cpu";
     log_->debug("layer {} {}: {} ns (waited {} ns at the boundary, {} ns at memories)", t.index, t.type,
                           (t.end_ps - t.start_ps) / 1000, t.wait_ps / 1000, t.memory_wait_ps / 1000);
     job.result.timing.layers.push_back(std::move(t));
+}
+
+uint64_t K210::run_cpu_layer(Job& job, const Layer& layer, const ExecutionMemory& mem, LayerTiming& t) {
+    const RunSettings& s = *job.settings;
+    t.cpu_cycles = cpu::cpu_layer_cycles(layer, s.parameters.cpu, s.parameters.v4_cpu);
+    if (s.compute_outputs) execute_layer(*job.model, layer, mem, s.kpu);
+    // The layer computes, then its output is written back into its memory (the store stream
+    // leaving the CPU's cache): main memory, or KPU RAM for uploads.
+    job.cpu.advance(cycles_to_ps(t.cpu_cycles, s.cpu_hz));
+    struct Write {
+        bool kpu;
+        uint64_t address, bytes;
+    };
+    std::vector<Write> writes;
+    if (const auto* node = std::get_if<V4CpuOp>(&layer.op)) {
+        for (const v4::MemoryRange& r : v4::node_outputs(*node->node))
+            if (r.memory != v4::MemoryType::constant) writes.push_back({r.memory == v4::MemoryType::kpu, r.start, r.size});
+    } else if (const auto* up = std::get_if<V4UploadOp>(&layer.op)) {
+        writes.push_back({true, up->kpu_offset, up->shape.elements()});
+    } else {
+        const bool upload = std::holds_alternative<UploadOp>(layer.op);
+        writes.push_back({upload, 0, layer.out_shape.elements() * element_size(layer.out_type)});
+    }
+    uint64_t wait = 0;
+    for (const Write& w : writes) {
+        const uint64_t size = w.kpu ? kpu_ram.size() : job.result.memory.main_buffer;
+        if (w.address >= size) continue;
+        const uint64_t waited = charge(job, w.kpu ? cpu_kpu_ram_port : cpu_sram_port, tlm::TLM_WRITE_COMMAND,
+                                       (w.kpu ? 0 : job.main_at) + w.address, std::min(w.bytes, size - w.address));
+        job.cpu.advance(waited);
+        wait += waited;
+    }
+    t.memory_wait_ps = wait;
+    return wait + cycles_to_ps(t.cpu_cycles, s.cpu_hz);
 }
 
 void K210::forward_flash_single(Job& job) {
@@ -494,15 +602,22 @@ void K210::forward_flash_single(Job& job) {
     TimingResult& timing = job.result.timing;
     for (const Layer& layer : model.layers) {
         const uint64_t boundary = job.cpu.now();
-        // The body keeps its 256-byte alignment inside the buffer (A.5 "where a layer lands").
-        uint8_t* landing = buffer + layer.body.offset % kRunnerSlackBytes;
+        // The body keeps its 256-byte alignment inside the buffer (A.5 "where a layer lands");
+        // the V4 runner reads each body to the start of its buffer (A.5b).
+        uint8_t* landing = model.version == 4 ? buffer : buffer + layer.body.offset % kRunnerSlackBytes;
         wait_cycles(job, s.parameters.runner.layer_boundary_cycles, s.cpu_hz);
         const uint64_t issued_before = issued_bytes_;
-        read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
-                      static_cast<int>(layer.index));
+        if (model.version == 4) {
+            issue_chained(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
+                          static_cast<int>(layer.index));
+            wait_dma(job);
+        } else {
+            read_blocking(job, s.model_address + layer.body.offset, landing, layer.body.size, 0,
+                          static_cast<int>(layer.index));
+        }
         timing.bytes_read += layer.body.size;
         ++timing.batches;
-        const ExecutionMemory mem{landing, job.sram + job.main_at, job.kpu, layer.body.offset};
+        const ExecutionMemory mem = memory_for(job, landing, layer.body.offset);
         dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
     }
 }
@@ -595,11 +710,38 @@ void K210::forward_flash_dual(Job& job) {
                 if (static_cast<size_t>(k) + 1 < batches.size()) start_async(1 - current, k + 1);
             }
         }
-        const ExecutionMemory mem{buf[current].landing, job.sram + job.main_at, job.kpu,
-                                  batches[k].offset};
+        const ExecutionMemory mem = memory_for(job, buf[current].landing, batches[k].offset);
         dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
     }
     // Leave the DMA idle: a read still in flight would be the next forward's (none here).
+    wait_dma(job);
+}
+
+void K210::forward_v4_flash_dual(Job& job) {
+    // MaixPy's V4 runner (timing.md A.5b): node 0 is read exposed; while node i runs, node i + 1
+    // is read into the other buffer, never further ahead; each body lands at its buffer's start.
+    const Model& model = *job.model;
+    const RunSettings& s = *job.settings;
+    TimingResult& timing = job.result.timing;
+    uint8_t* buffer[2] = {job.sram + job.buffer_at[0], job.sram + job.buffer_at[1]};
+    auto read = [&](size_t i) {
+        const Layer& l = model.layers[i];
+        const int b = static_cast<int>(i % 2);
+        issue_chained(job, s.model_address + l.body.offset, buffer[b], l.body.size, b, static_cast<int>(i));
+        timing.bytes_read += l.body.size;
+        ++timing.batches;
+    };
+    for (size_t i = 0; i < model.layers.size(); ++i) {
+        const Layer& layer = model.layers[i];
+        const uint64_t boundary = job.cpu.now();
+        const uint64_t issued_before = issued_bytes_;
+        if (i == 0) read(0);
+        else wait_cycles(job, s.parameters.runner.layer_boundary_cycles, s.cpu_hz);
+        wait_dma(job);  // node i's body is in its buffer
+        if (i + 1 < model.layers.size()) read(i + 1);
+        const ExecutionMemory mem = memory_for(job, buffer[i % 2], layer.body.offset);
+        dispatch(job, layer, mem, boundary, issued_bytes_ - issued_before);
+    }
     wait_dma(job);
 }
 

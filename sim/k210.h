@@ -106,6 +106,9 @@ struct TimingResult {
     ResourceBusy busy;             ///< per shared resource, during the forward
     std::vector<LayerTiming> layers;
     std::vector<ReadRecord> reads;  ///< flash modes: every command of the forward, in order
+    /// How the run was modelled where a reader of the figures should know (e.g. kmodel V4's
+    /// flash runner, decoded from a prebuilt library, ignores batch_size).
+    std::vector<std::string> notes;
 };
 
 struct RunResult {
@@ -165,9 +168,18 @@ private:
                   uint64_t bytes_read);
     void run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, const ExecutionMemory& mem,
                        LayerTiming& t);
+    void run_kpu_batch(Job& job, const Layer& layer, const KpuConvOp& conv, const kpu::LayerArgument& arg,
+                       const ExecutionMemory& mem, LayerTiming& t);
+    uint64_t run_cpu_layer(Job& job, const Layer& layer, const ExecutionMemory& mem, LayerTiming& t);
+    void forward_v4_flash_dual(Job& job);
+    ExecutionMemory memory_for(const Job& job, const uint8_t* body, uint64_t body_origin) const;
 
     // DMA: one source command per chunk; the CPU pays the command set-up.
     void issue(Job& job, const Chunk& chunk);
+    /// V4 runner: one read of `bytes` as commands of at most max_command_bytes, the next one
+    /// started by the DMA-done interrupt (timing.md A.5b), not by the firmware's loop.
+    void issue_chained(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes, int buffer,
+                       int batch);
     void wait_dma(Job& job);
     bool dma_idle(Job& job);
     void read_blocking(Job& job, uint64_t source_address, uint8_t* destination, uint64_t bytes,
@@ -206,6 +218,9 @@ private:
     bool dma_started_ = false;
     std::string dma_error_;         ///< a refused read, raised by the firmware
     uint64_t issued_bytes_ = 0;     ///< bytes of every command issued so far
+    std::vector<Chunk> dma_chain_;  ///< the commands of a chained read after the one in flight
+    size_t dma_chain_next_ = 0;
+    uint64_t dma_chain_latency_ps_ = 0;  ///< DMA-done interrupt to the next command
     std::shared_ptr<spdlog::logger> log_, dma_log_;  ///< common/log.h
 };
 

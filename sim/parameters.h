@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cpu_layers/cpu_timing.h"
+#include "cpu_layers/v4/v4_cpu_timing.h"
 #include "kpu_core/kpu_timing.h"
 #include "memory/memory_timing.h"
 
@@ -44,6 +45,7 @@ struct RunnerParameters {
 struct Parameters {
     kpu::KpuTimingParameters kpu;
     cpu::CpuTimingParameters cpu;
+    v4::V4CpuTimingParameters v4_cpu;  ///< kmodel V4 CPU nodes (cpu_layers/v4/v4_cpu_timing.h)
     LoadParameters load;
     RunnerParameters runner;
     memory::MemoryTiming sram;     ///< general SRAM port (memory_timing.h)

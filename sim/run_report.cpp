@@ -1,5 +1,7 @@
 #include "sim/run_report.h"
 
+#include <algorithm>
+
 #include "kpusim/kpusim.h"
 #include "sim/atomic_file.h"
 
@@ -76,6 +78,7 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
                     {"kpu_ram", ps_to_ns(t.busy.kpu_ram_ps)},
                     {"source", ps_to_ns(t.busy.source_ps)}};
     j["batches"] = t.batches;
+    if (!t.notes.empty()) j["notes"] = t.notes;
     j["spi_actual_hz"] = t.spi_actual_hz;
     j["spi_divider"] = t.spi_divider;
     j["memory"] = {
@@ -271,6 +274,11 @@ std::string to_text(const RunReport& r) {
     });
     for (const auto& run : r.runs)
         if (!run.error.empty()) o << fmt::format("{} could not run: {}\n", mode_name(run), run.error);
+    std::vector<std::string> notes;
+    for (const auto& run : r.runs)
+        for (const std::string& note : run.result.timing.notes)
+            if (std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+    for (const std::string& note : notes) o << "note: " << note << "\n";
     bool projection = false;
     for (const auto& run : r.runs) projection |= run.result.timing.projection;
     if (projection)
