@@ -1,7 +1,9 @@
-// Wall time of the functional core: one forward of each real V3 model of ../shared/models,
+// Wall time of the functional core: one forward of each real V3 and V4 model of ../shared/models,
 // and the KPU convolution kernel's MAC/s; beside ours, the chip's published forward time
 // (chip_ms, ../shared/docs/timing.md: C1 MobileNet 40 ms at KPU 398 MHz; C2 the Sipeed YOLOv2
-// face detector, KPU 12.328 + CPU 0.404 = 12.732 ms). forward_reference runs the scalar
+// face detector, KPU 12.328 + CPU 0.404 = 12.732 ms; the kendryte/nncase example
+// examples/fast_facedetect/Readme.md at v0.2.0-beta4: slim-320 65.6 ms, RFB-320 164.8 ms on a
+// KD233, clocks not stated). forward_reference runs the scalar
 // reference kernels (KpuOptions::reference_kernels). dataset/T: pictures per second of a
 // dataset run (sim/dataset_run.h) of 8 copies of coffee.png through MobileNet on T threads.
 //
@@ -34,7 +36,7 @@ void forward_with(benchmark::State& state, const std::string& relative, double c
     const auto input = test_pattern(m.input);
     uint64_t macs = 0;
     for (const auto& l : m.layers)
-        if (const auto* c = std::get_if<KpuConvOp>(&l.op)) macs += c->arg.macs();
+        if (const auto* c = std::get_if<KpuConvOp>(&l.op)) macs += c->arg.macs() * c->batches;
     kpu::KpuOptions options;
     options.reference_kernels = reference;
     for (auto _ : state) benchmark::DoNotOptimize(run_functional(m, input, options));
@@ -125,6 +127,23 @@ BENCHMARK_CAPTURE(forward, Yolo20MaixPy, "models/yolo20_voc_maixpy_v3/yolo.kmode
 BENCHMARK_CAPTURE(forward, MnistMaixPy, "models/mnist_maixpy_v3/mnist.kmodel", 0.0)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(forward, Iris, "models/iris_v3/iris.kmodel", 0.0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(forward, V4Iris, "models/iris_v4/iris.kmodel", 0.0)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(forward, V4FaceDetectCanMV, "models/face_detect_canmv_v4/face_detect_320x240.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4Yolo20Nncase, "models/yolo20_voc_nncase_v4/yolo.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4MnistCanMV, "models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4MobileNet025Feature, "models/mobilenet0.25_feature_canmv_v4/mb-0.25.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4UlffdSlim320, "models/ulffd_slim320_v4/slim-320.kmodel", 65.6)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4UlffdRfb320, "models/ulffd_rfb320_v4/RFB-320.kmodel", 164.8)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4UlffdLandmark, "models/ulffd_landmark_v4/ulffd_landmark.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(forward, V4MaixAsr, "models/maix_asr_v4/maix_asr_2900k_0x500000.kmodel", 0.0)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(forward_reference, MobileNetV1_0_75, "models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel", 40.0)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(forward_reference, FaceDetectMaixPy, "models/face_detect_maixpy_v3/facedetect.kmodel", 12.732)

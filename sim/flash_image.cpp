@@ -129,8 +129,18 @@ int flash_image_command(const std::string& model_path, uint64_t address, uint64_
     const uint64_t batch = std::min<uint64_t>(0xC000, model.largest_body());
     out << "load it in MaixPy with kpu.load_flash(" << hex(address)
         << ", is_dual_buf, batch_size, spi_speed), e.g. kpu.load_flash(" << hex(address) << ", 1, "
-        << hex(batch) << ", 60000000) (dual buffer; batch_size must not exceed the largest layer "
-        << "body, " << model.largest_body() << " bytes)\n";
+        << hex(batch) << ", 60000000) ";
+    if (model.version == 4) {
+        // timing.md A.5b: MaixPy's V4 runner never reads batch_size and needs the header,
+        // constants and node headers in its first 4 KiB.
+        out << "(dual buffer; kmodel V4: batch_size is ignored, one node read at a time)\n";
+        if (model.bodies_offset > 4096)
+            out << "warning: this V4 model's header, constants and node headers end at byte " << model.bodies_offset
+                << ", past the 4096 bytes kpu.load_flash keeps: load it with kpu.load instead\n";
+    } else {
+        out << "(dual buffer; batch_size must not exceed the largest layer body, " << model.largest_body()
+            << " bytes)\n";
+    }
     return 0;
 }
 
