@@ -454,11 +454,11 @@ int sweep_command(const SweepOptions& o, std::ostream& out) {
 
     if (!o.csv.empty()) {
         write_sweep_csv(r, o.csv);
-        out << "wrote " << o.csv << "\n";
+        out << "wrote " << (is_standard_output(o.csv) ? std::string("standard output") : o.csv) << "\n";
     }
     if (!o.json.empty()) {
         write_sweep_json(r, o.json);
-        out << "wrote " << o.json << "\n";
+        out << "wrote " << (is_standard_output(o.json) ? std::string("standard output") : o.json) << "\n";
     }
     if (!o.plot.empty()) {
         plot_sweep(r, o.plot);

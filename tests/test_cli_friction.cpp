@@ -308,6 +308,14 @@ TEST(CliFriction, DashWritesTheJsonToStandardOutputAndTheTextToStderr) {
     const Split check = run_split("check " + report + " --baseline " + report + " --json -", dir);
     EXPECT_EQ(check.status, 0);
     EXPECT_TRUE(nlohmann::json::parse(check.out).at("passed").get<bool>());
+    EXPECT_TRUE(contains(csv.err, "wrote standard output")) << csv.err;
+    // flash-image -o -: the image's bytes, the same as written to a file.
+    const Split image = run_split("flash-image " + shared_path(kIris) + " -o -", dir);
+    ASSERT_EQ(image.status, 0) << image.err;
+    ASSERT_EQ(run_split("flash-image " + shared_path(kIris) + " -o " + (dir / "iris.img"), dir).status, 0);
+    EXPECT_EQ(image.out, read_text(dir / "iris.img"));
+    EXPECT_EQ(image.out.size(), 436u);
+    EXPECT_TRUE(contains(image.err, "wrote standard output: 436 bytes")) << image.err;
     // Two outputs cannot both go to standard output.
     const Split two = run_split("run " + shared_path(kIris) + " --json - --trace -", dir);
     EXPECT_EQ(two.status, 2);
