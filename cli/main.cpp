@@ -10,6 +10,9 @@
 //              [--capture-format auto|raw|text|dump] [--output N] [--json FILE]
 //   kpusim calibrate
 //
+// Exit codes: cli/exit_codes.h (README "Exit codes"). An output named "-" goes to standard
+// output and the human text to stderr (cli/stdout_outputs.h).
+//
 // Without MODEL, `run` runs the built-in default job: the MobileNet of
 // ../shared/models/mobilenetv1_0.75_imagenet_v3 on ../shared/images/coffee.png.
 #include <CLI/CLI.hpp>
@@ -47,6 +50,9 @@
 #include "sim/units.h"
 #include "common/log.h"
 #include "kpusim/kpusim.h"
+#include "cli/exit_codes.h"
+#include "cli/stdout_outputs.h"
+#include "sim/decode_choice.h"
 
 #ifndef KPUSIM_DEFAULT_SHARED_DIR
 #define KPUSIM_DEFAULT_SHARED_DIR "../shared"
@@ -105,12 +111,13 @@ std::pair<float, float> picture_size(const std::string& input, const kpusim::Mod
 
 int run_command(RunOptions o) {
     using namespace kpusim;
+    std::ostream& text = cli::text_stream({{"--json", o.json}, {"--trace", o.trace}, {"--annotate", o.annotate}});
     if (o.model.empty()) {
         const std::string shared = KPUSIM_DEFAULT_SHARED_DIR;
         o.model = shared + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel";
         if (o.input.empty()) o.input = shared + "/images/coffee.png";
         if (o.labels.empty()) o.labels = shared + "/models/mobilenetv1_0.75_imagenet_v3/labels.txt";
-        std::cout << "no model given: running the default job (MobileNetV1 0.75 on coffee.png)\n";
+        text << "no model given: running the default job (MobileNetV1 0.75 on coffee.png)\n";
     }
     RunSettings base;
     base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
@@ -140,7 +147,7 @@ int run_command(RunOptions o) {
         return parse_kmodel(to_plain_kmodel(read_whole_file(o.model, "kmodel file"), &order), read_options);
     }();
     if (order == KmodelByteOrder::word_reversed)
-        std::cout << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
+        text << "model file is a kpu.load_flash image (every 32-bit word byte-reversed): read back to the plain kmodel\n";
     if (!o.dataset.inputs.empty()) {  // a folder or several pictures: see sim/dataset_run.h
         base.mode = modes.front();
         return dataset_command(model, base, o.dataset, std::cout);
@@ -156,42 +163,29 @@ int run_command(RunOptions o) {
     report.byte_order = to_string(order);
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        std::string reason;
-        DecodeKind kind = o.decode.empty() ? guess_decode(outputs.front().shape, &reason)
-                                           : parse_decode_kind(o.decode);
-        if (o.decode.empty()) std::cout << reason << " (--decode to choose)\n";
-        report.decode = to_string(kind);
-        if (kind == DecodeKind::classify) {
-            report.top = top_k(outputs.front().as_floats(), o.top);
-            report.detections = decode_classify(outputs.front(), o.top, report.labels);
-        } else if (kind == DecodeKind::yolo2) {
-            Yolo2Params params;
-            const Shape& sh = outputs.front().shape;
-            if (!o.anchors.empty()) {
-                params.anchors = parse_anchors(o.anchors);
-            } else {
-                std::string why;
-                for (uint32_t anchors : {5u, 9u})
-                    if (sh.c % anchors == 0 && sh.c / anchors >= 6) {
-                        params.anchors = default_anchors(anchors, sh.c / anchors - 5);
-                        if (!params.anchors.empty()) break;
-                    }
-                if (params.anchors.empty())
-                    throw InputError("no built-in anchors for a " + std::to_string(sh.c) +
-                                     "-channel YOLOv2 output: give --anchors w,h,w,h,...");
-            }
-            if (o.threshold >= 0) params.threshold = o.threshold;
-            if (o.nms >= 0) params.nms = o.nms;
-            const auto [pw, ph] = picture_size(o.input, model.input);
-            report.detections = decode_yolo2(outputs.front(), params, report.labels, pw, ph);
-        }
+        DecodeRequest request;
+        request.decode = o.decode;
+        if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
+        request.threshold = o.threshold;
+        request.nms = o.nms;
+        request.top = o.top;
+        std::tie(request.picture_width, request.picture_height) = picture_size(o.input, model.input);
+        DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
+        if (!decoded.guess.empty()) text << decoded.guess << " (--decode to choose)\n";
+        for (const std::string& w : decoded.warnings) std::cerr << "kpusim: warning: " << w << "\n";
+        report.decode = to_string(decoded.kind);
+        report.top = std::move(decoded.top);
+        report.detections = std::move(decoded.detections);
+        report.anchors = std::move(decoded.anchors);
+        report.anchors_source = std::move(decoded.anchors_source);
+        report.warnings = std::move(decoded.warnings);
         if (!o.annotate.empty()) {
             if (o.input.empty()) throw InputError("--annotate needs a picture given with --input");
             annotate_png(o.input, report.detections, o.annotate);
         }
     }
 
-    std::cout << to_text(report);
+    text << to_text(report);
     if (!o.json.empty()) write_file_atomically(o.json, to_json(report).dump(2) + "\n", "JSON report");
     if (!o.dump_dir.empty()) dump_outputs(outputs, o.dump_dir);
     if (!o.trace.empty()) {
@@ -199,7 +193,9 @@ int run_command(RunOptions o) {
         const ModeRun& traced = report.runs.back().error.empty() ? report.runs.back() : report.first_ran();
         write_chrome_trace(model, traced.settings, traced.result, o.trace);
     }
-    return 0;
+    for (const ModeRun& r : report.runs)
+        if (!r.error.empty()) return cli::kExitModeFailed;  // --mode all: the report names the reason
+    return cli::kExitOk;
 }
 
 }  // namespace
@@ -217,70 +213,85 @@ int sc_main(int argc, char** argv) {
     run->add_option("--records", o.dataset.records, "dataset run: write the JSON Lines records here (default: standard output)");
     run->add_option("--threads", o.dataset.threads, "dataset run: worker threads (default: every core)");
     run->add_option("--labels", o.labels, "class labels, one per line (enables the top-K list)");
-    CLI::Option* top = run->add_option("--top", o.top, "how many classes to list (default 5)")
+    CLI::Option* top = run->add_option("--top", o.top, "how many classes to list")
+                           ->capture_default_str()
                            ->check(CLI::Range(1, 100000));
-    run->add_option("--json", o.json, "write the report as JSON to this file");
+    run->add_option("--json", o.json, "write the report as JSON to this file ('-': standard output, the text goes to stderr)");
     run->add_option("--dump-outputs", o.dump_dir,
                     "write output_N.bin (raw little-endian) and outputs.json into this folder");
     run->add_option("--trace", o.trace,
-                    "write a Chrome trace-event timeline (Perfetto, chrome://tracing) of the forward; "
+                    "write a Chrome trace-event timeline (Perfetto, chrome://tracing) of the forward ('-': stdout); "
                     "with --mode all, of the flash-dual run");
-    run->add_option("--mode", o.mode, "ram (kpu.load), flash-single, flash-dual (kpu.load_flash) or all");
-    run->add_option("--source", o.source, "model source of the flash modes: flash, psram-qspi, psram-ospi");
-    run->add_option("--batch-size", o.batch_size, "flash-dual batch size in bytes (default 0xC000)");
-    run->add_option("--spi-speed", o.spi_speed, "requested flash SCK in Hz (default 80M)");
-    run->add_option("--cpu-freq", o.cpu_freq, "CPU clock in Hz, also SPI3's source (default 400M)");
-    run->add_option("--kpu-freq", o.kpu_freq, "KPU clock in Hz (default 400M)");
-    run->add_option("--flash-lanes", o.flash_lanes, "flash data lanes: 1, 2, 4 (default) or 8");
+    run->add_option("--mode", o.mode, "ram (kpu.load), flash-single, flash-dual (kpu.load_flash) or all")
+        ->capture_default_str();
+    run->add_option("--source", o.source, "where the model is read from: flash, psram-qspi, psram-ospi")
+        ->capture_default_str();
+    run->add_option("--batch-size", o.batch_size, "flash-dual batch size in bytes")->capture_default_str();
+    run->add_option("--spi-speed", o.spi_speed, "requested flash SCK in Hz (flash modes)")->capture_default_str();
+    run->add_option("--cpu-freq", o.cpu_freq, "CPU clock in Hz, also SPI3's source")->capture_default_str();
+    run->add_option("--kpu-freq", o.kpu_freq, "KPU clock in Hz")->capture_default_str();
+    run->add_option("--flash-lanes", o.flash_lanes, "flash data lanes: 1, 2, 4 or 8")->capture_default_str();
     run->add_flag("--flash-ddr", o.flash_ddr, "DDR flash reads (projection)");
-    run->add_option("--model-address", o.model_address, "model address in flash / PSRAM (default 0x300000)");
+    run->add_option("--model-address", o.model_address, "model address in flash / PSRAM")->capture_default_str();
     run->add_option("--ram-budget", o.ram_budget,
-                    "general RAM left to models: bare-metal (default), maixpy-minimum, "
-                    "maixpy-full, or bytes (e.g. 4Mi)");
+                    "general RAM left to models: bare-metal, maixpy-minimum, "
+                    "maixpy-full, or bytes (e.g. 4Mi)")
+        ->capture_default_str();
     run->add_option("--activation-rule", o.activation_rule,
-                    "KPU activation semantics: reference (nncase 0.2, default) or v01 (nncase 0.1 emulator)");
+                    "KPU activation semantics: reference (nncase 0.2) or v01 (nncase 0.1 emulator)")
+        ->capture_default_str();
     run->add_option("--arg-x-rule", o.arg_x_rule,
-                    "KPU arg_x/arg_w flooring: board (per input channel, as the chip; default) or "
-                    "nncase (whole sum, as nncase's emulators)");
+                    "KPU arg_x/arg_w flooring: board (per input channel, as the chip) or "
+                    "nncase (whole sum, as nncase's emulators)")
+        ->capture_default_str();
     run->add_flag("--strict-sdk", o.strict_sdk,
                   "refuse layer types the standard SDK refuses (type 21, which Maix-EMC's kpu.c runs)");
-    run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape)");
-    run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models)");
+    run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape; "
+                    "a guess that cannot be applied falls back to none with a warning)");
+    run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known output layouts, "
+                    "with a warning)");
     run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
     run->add_option("--nms", o.nms, "YOLOv2 NMS IoU threshold (default 0.3, as MaixPy's init_yolo2 demos)");
-    run->add_option("--annotate", o.annotate, "draw the detections on the input picture and write this PNG");
+    run->add_option("--annotate", o.annotate, "draw the detections on the input picture and write this PNG ('-': stdout)");
 
     FlashImageOptions fi;
     CLI::App* flash_image = app.add_subcommand(
         "flash-image", "Write the image kpu.load_flash needs (every 32-bit word byte-reversed, padded to 4)");
     flash_image->add_option("model", fi.model, "kmodel file (plain or already reversed)")->required();
-    flash_image->add_option("--address", fi.address, "flash address the image is for (default 0x600000)");
-    flash_image->add_option("--firmware-size", fi.firmware_size, "bytes of firmware at flash address 0, to warn of overlap");
-    flash_image->add_option("-o,--output", fi.output, "image file to write")->required();
+    flash_image->add_option("--address", fi.address, "flash address the image is for")->capture_default_str();
+    flash_image->add_option("--firmware-size", fi.firmware_size, "bytes of firmware at flash address 0, to warn of overlap")
+        ->capture_default_str();
+    flash_image->add_option("-o,--output", fi.output, "image file to write ('-': standard output)")->required();
 
     kpusim::SweepOptions sw;
     CLI::App* sweep = app.add_subcommand(
         "sweep", "Time a model over a grid of batch_size x SPI speed (the outputs do not depend on them)");
     sweep->add_option("model", sw.model, "kmodel file")->required();
     sweep->add_option("--input", sw.input, "picture or raw input (default: a test pattern)");
-    sweep->add_option("--mode", sw.mode, "flash-dual (default) or flash-single");
-    sweep->add_option("--source", sw.source, "flash, psram-qspi or psram-ospi");
-    sweep->add_option("--batch-size", sw.batch_range, "FIRST:LAST:STEP in bytes, e.g. 0x4000:0x20000:0x4000");
-    sweep->add_option("--spi-speed", sw.spi_range, "FIRST:LAST:STEP in Hz, e.g. 20M:80M:10M");
-    sweep->add_option("--ram-budget", sw.ram_budget, "general RAM left to models (preset or bytes)");
-    sweep->add_option("--cpu-freq", sw.cpu_freq, "CPU clock in Hz (default 400M)");
-    sweep->add_option("--kpu-freq", sw.kpu_freq, "KPU clock in Hz (default 400M)");
-    sweep->add_option("--flash-lanes", sw.flash_lanes, "flash data lanes: 1, 2, 4 (default) or 8");
-    sweep->add_option("--csv", sw.csv, "write every point as CSV");
-    sweep->add_option("--json", sw.json, "write every point as JSON");
+    sweep->add_option("--mode", sw.mode, "flash-dual or flash-single")->capture_default_str();
+    sweep->add_option("--source", sw.source, "flash, psram-qspi or psram-ospi")->capture_default_str();
+    sweep->add_option("--batch-size", sw.batch_range,
+                      "FIRST:LAST:STEP in bytes, e.g. 0x4000:0x20000:0x4000, or one value (default 0xC000)");
+    sweep->add_option("--spi-speed", sw.spi_range, "FIRST:LAST:STEP in Hz, e.g. 20M:80M:10M, or one value (default 80M)");
+    sweep->add_option("--ram-budget", sw.ram_budget, "general RAM left to models (preset or bytes)")->capture_default_str();
+    sweep->add_option("--cpu-freq", sw.cpu_freq, "CPU clock in Hz")->capture_default_str();
+    sweep->add_option("--kpu-freq", sw.kpu_freq, "KPU clock in Hz")->capture_default_str();
+    sweep->add_option("--flash-lanes", sw.flash_lanes, "flash data lanes: 1, 2, 4 or 8")->capture_default_str();
+    sweep->add_option("--csv", sw.csv, "write every point as CSV ('-': standard output, the text goes to stderr)");
+    sweep->add_option("--json", sw.json, "write every point as JSON ('-': standard output, the text goes to stderr)");
     sweep->add_option("--plot", sw.plot, "plot forward time against batch_size (.svg or .png, gnuplot)");
 
-    std::string report_path, baseline_path, tolerance = "2%";
+    kpusim::CheckCommand chk;
     CLI::App* check = app.add_subcommand(
         "check", "Compare a run report with a baseline; exit 1 on a timing change beyond the tolerance");
-    check->add_option("report", report_path, "the --json report of kpusim run")->required();
-    check->add_option("--baseline", baseline_path, "the baseline report")->required();
-    check->add_option("--tolerance", tolerance, "largest accepted relative change (default 2%)");
+    check->add_option("report", chk.report, "the --json report of kpusim run")->required();
+    check->add_option("--baseline", chk.baseline, "the baseline report")->required();
+    check->add_option("--tolerance", chk.tolerance, "largest accepted relative change")->capture_default_str();
+    check->add_option("--direction", chk.direction,
+                      "which changes fail: slower (rises only), faster (falls only) or both")
+        ->capture_default_str();
+    check->add_option("--junit", chk.junit, "write the result as JUnit XML, one testcase per value ('-': stdout)");
+    check->add_option("--json", chk.json, "write the result as JSON ('-': stdout)");
 
     kpusim::CompareOptions cmp;
     CLI::App* compare = app.add_subcommand(
@@ -291,10 +302,10 @@ int sc_main(int argc, char** argv) {
     compare->add_option("--capture", cmp.capture,
                         "the board's output: raw float32 file, printed list (text) or --dump-outputs folder")
         ->required();
-    compare->add_option("--capture-format", cmp.capture_format, "auto (default), raw, text or dump");
+    compare->add_option("--capture-format", cmp.capture_format, "auto, raw, text or dump")->capture_default_str();
     compare->add_option("--tolerance", cmp.tolerance, "largest accepted absolute difference (default 1e-5)");
     compare->add_option("--output", cmp.output, "compare only this output (the capture holds just it)");
-    compare->add_option("--json", cmp.json, "write the comparison as JSON to this file");
+    compare->add_option("--json", cmp.json, "write the comparison as JSON to this file ('-': standard output)");
     compare->add_option("--activation-rule", cmp.activation_rule, "as for run: reference (default) or v01");
     compare->add_option("--arg-x-rule", cmp.arg_x_rule, "as for run: board (default) or nncase");
     compare->add_flag("--strict-sdk", cmp.strict_sdk, "as for run: refuse layer types the standard SDK refuses");
@@ -312,29 +323,32 @@ int sc_main(int argc, char** argv) {
                    "SystemC time resolution: 1ps (default), 10ps, 100ps, 1ns; figures do not depend on it")
         ->capture_default_str();
     app.set_version_flag("--version", std::string("kpusim ") + kpusim::version());
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return kpusim::cli::handle_parse_error(app, e);
+    }
     try {
         kpusim::set_log_level(log_level);
         kpusim::set_time_resolution(time_resolution);
     } catch (const std::exception& e) {
-        std::cerr << "kpusim: error: " << e.what() << "\n";
-        return 2;
+        return kpusim::cli::report_error(e.what());
     }
     try {
         if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
-        if (sweep->parsed()) return kpusim::sweep_command(sw, std::cout);
-        if (compare->parsed()) return kpusim::compare_command(cmp, std::cout);
-        if (check->parsed()) return kpusim::check_command(report_path, baseline_path, tolerance, std::cout);
+        using kpusim::cli::text_stream;
+        if (sweep->parsed()) return kpusim::sweep_command(sw, text_stream({{"--csv", sw.csv}, {"--json", sw.json}}));
+        if (compare->parsed()) return kpusim::compare_command(cmp, text_stream({{"--json", cmp.json}}));
+        if (check->parsed()) return kpusim::check_command(chk, text_stream({{"--junit", chk.junit}, {"--json", chk.json}}));
         if (flash_image->parsed())
             return kpusim::flash_image_command(fi.model, kpusim::parse_quantity(fi.address, "--address"),
                                                kpusim::parse_quantity(fi.firmware_size, "--firmware-size"),
-                                               fi.output, std::cout);
+                                               fi.output, text_stream({{"-o", fi.output}}));
         o.top_given = top->count() > 0;
         if (o.inputs.size() == 1 && !std::filesystem::is_directory(o.inputs[0])) o.input = o.inputs[0];
         else if (!o.inputs.empty()) o.dataset = {o.inputs, o.dataset.records, o.labels, o.dump_dir, o.top, o.dataset.threads};
         return run_command(o);
     } catch (const std::exception& e) {
-        std::cerr << "kpusim: error: " << e.what() << "\n";
-        return 2;
+        return kpusim::cli::report_error(e.what());
     }
 }

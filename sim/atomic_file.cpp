@@ -18,9 +18,21 @@ namespace {
 
 std::atomic<unsigned> g_counter{0};
 
+// Standard output, for write_file_atomically(kStandardOutput, ...).
+void write_standard_output(const void* data, size_t size, const std::string& what) {
+    if (size != 0 && std::fwrite(data, 1, size, stdout) != size)
+        throw InputError("cannot write " + what + " to standard output: " + std::strerror(errno));
+    if (std::fflush(stdout) != 0)
+        throw InputError("cannot write " + what + " to standard output: " + std::strerror(errno));
+}
+
 }  // namespace
 
+bool is_standard_output(const std::string& path) { return path == kStandardOutput; }
+
 AtomicFile::AtomicFile(std::string path, std::string what) : path_(std::move(path)), what_(std::move(what)) {
+    if (is_standard_output(path_))
+        throw InputError("cannot write " + what_ + " to standard output ('-'): give a file name");
     const std::filesystem::path p(path_);
     if (p.filename().empty()) throw InputError("cannot write " + what_ + " '" + path_ + "': not a file name");
     const std::filesystem::path folder = p.parent_path();
@@ -78,6 +90,7 @@ void AtomicFile::commit() {
 }
 
 void write_file_atomically(const std::string& path, std::string_view contents, const std::string& what) {
+    if (is_standard_output(path)) return write_standard_output(contents.data(), contents.size(), what);
     AtomicFile f(path, what);
     f.write(contents);
     f.commit();
@@ -85,6 +98,7 @@ void write_file_atomically(const std::string& path, std::string_view contents, c
 
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& contents,
                            const std::string& what) {
+    if (is_standard_output(path)) return write_standard_output(contents.data(), contents.size(), what);
     AtomicFile f(path, what);
     f.write(contents.data(), contents.size());
     f.commit();

@@ -21,6 +21,15 @@
 
 namespace kpusim {
 
+/// The output name that means standard output ("-", as in most Unix tools):
+/// write_file_atomically() writes the bytes to stdout instead of a file (a file named "-"
+/// is still reachable as "./-"). Commands that print text send it to stderr when one of
+/// their outputs is "-" (cli/stdout_outputs.h), so stdout holds only that output.
+inline constexpr const char* kStandardOutput = "-";
+
+/// True when `path` is kStandardOutput.
+bool is_standard_output(const std::string& path);
+
 /// A file being written to a temporary name beside `path`, renamed to `path` by commit().
 /// Destroyed without commit() (an exception, an early return), it removes the temporary file.
 class AtomicFile {
@@ -29,7 +38,8 @@ public:
     /// the umask, as a plain open would). `what` names the file's role in errors ("JSON
     /// report", "trace file", ...).
     /// @throws InputError naming `path` and the system's reason (e.g. a folder that does not
-    ///         exist or is not writable).
+    ///         exist or is not writable), or when `path` is kStandardOutput (outputs that
+    ///         need a real file, e.g. a plot gnuplot writes).
     AtomicFile(std::string path, std::string what);
     ~AtomicFile();
     AtomicFile(const AtomicFile&) = delete;
@@ -54,7 +64,8 @@ private:
     bool done_ = false;
 };
 
-/// Writes `contents` to `path` atomically (AtomicFile: write, commit).
+/// Writes `contents` to `path` atomically (AtomicFile: write, commit); to standard output
+/// (written and flushed) when `path` is kStandardOutput.
 /// @throws InputError naming `what` and `path` with the system's reason.
 void write_file_atomically(const std::string& path, std::string_view contents, const std::string& what);
 void write_file_atomically(const std::string& path, const std::vector<uint8_t>& contents,

@@ -1,5 +1,7 @@
 #include "sim/compare.h"
 
+#include "sim/atomic_file.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -344,9 +346,7 @@ int compare_command(const CompareOptions& o, std::ostream& out) {
     const CompareResult r = compare_outputs(outputs, capture, o.tolerance, o.output);
     out << to_text(r);
     if (!o.json.empty()) {
-        std::ofstream f(o.json);
-        f << to_json(r).dump(2) << "\n";
-        if (!f) throw InputError("cannot write JSON result '" + o.json + "'");
+        write_file_atomically(o.json, to_json(r).dump(2) + "\n", "JSON result");
     }
     return r.within() ? 0 : 1;
 }

@@ -18,12 +18,17 @@ std::string label_of(uint32_t class_id, const std::vector<std::string>& labels) 
 
 float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
-/// Anchor counts of kKnownAnchorCounts that split `channels` into entries of >= 6.
+/// Anchor counts of kKnownAnchorCounts that split `channels` into entries of >= 5
+/// (5 + classes, classes >= 0).
 std::vector<uint32_t> fitting_known_counts(uint32_t channels) {
     std::vector<uint32_t> fits;
     for (uint32_t a : kKnownAnchorCounts)
-        if (channels % a == 0 && channels / a >= 6) fits.push_back(a);
+        if (channels % a == 0 && channels / a >= 5) fits.push_back(a);
     return fits;
+}
+
+std::string classes_text(uint32_t classes) {
+    return std::to_string(classes) + (classes == 1 ? " class" : " classes");
 }
 
 std::string format_float(float v) {
@@ -66,8 +71,7 @@ DecodeKind guess_decode(const Shape& s, std::string* reason) {
         const uint32_t a = fits.front();
         const uint32_t classes = s.c / a - 5;
         say("guessed yolo2: " + std::to_string(s.c) + " channels = " + std::to_string(a) +
-            " anchors x (5 + " + std::to_string(classes) + (classes == 1 ? " class" : " classes") +
-            ") on a " + std::to_string(s.w) + " x " + std::to_string(s.h) + " grid");
+            " anchors x (5 + " + classes_text(classes) + ") on a " + std::to_string(s.w) + " x " + std::to_string(s.h) + " grid");
         return DecodeKind::yolo2;
     }
     say("guessed none: a " + std::to_string(s.w) + " x " + std::to_string(s.h) + " grid of " +
@@ -81,10 +85,26 @@ std::vector<float> default_anchors(uint32_t anchor_count, uint32_t classes) {
     if (anchor_count == 5 && classes == 1)  // face_detect_{kendryte,maixpy}_v3/SOURCE.md
         return {1.889f, 2.5245f, 2.9465f, 3.94056f, 3.99987f, 5.3658f,
                 5.155437f, 6.92275f, 6.718375f, 9.01025f};
+    if (anchor_count == 5 && classes == 0)  // licenseplate_detect_canmv_v3/SOURCE.md
+        return {8.30891522166988f, 2.75630994889035f, 5.18609903718768f, 1.7863757404970702f,
+                6.91480529053198f, 3.825771881004435f, 10.218567655549439f, 3.69476690620971f,
+                6.4088204258368195f, 2.38813526350986f};
     if (anchor_count == 9 && classes == 1)  // face_detect_canmv_v3/SOURCE.md
         return {0.893f, 1.463f, 0.245f, 0.389f, 1.55f,  2.58f,  0.375f, 0.594f, 3.099f,
                 5.038f, 0.057f, 0.090f, 0.567f, 0.904f, 0.101f, 0.160f, 0.159f, 0.255f};
     return {};
+}
+
+std::string default_anchors_origin(uint32_t anchor_count, uint32_t classes) {
+    if (anchor_count == 5 && classes == 20) return "the 20-class VOC tiny YOLOv2 (nncase's example)";
+    if (anchor_count == 5 && classes == 1) return "Kendryte's and MaixPy's face detectors";
+    if (anchor_count == 5 && classes == 0) return "Canaan's licence-plate detector (CanMV)";
+    if (anchor_count == 9 && classes == 1) return "CanMV's face detector";
+    return "";
+}
+
+std::string yolo2_layout_text(uint32_t anchor_count, uint32_t classes) {
+    return std::to_string(anchor_count) + " anchors x (5 + " + classes_text(classes) + ")";
 }
 
 float box_iou(const std::array<float, 4>& a, const std::array<float, 4>& b) {
@@ -118,7 +138,7 @@ std::vector<Detection> decode_yolo2(const OutputTensor& out, const Yolo2Params& 
         if (!fits.empty())
             ok = std::find(fits.begin(), fits.end(), anchors) != fits.end();
         else
-            ok = s.c % anchors == 0 && s.c / anchors >= 6;
+            ok = s.c % anchors == 0 && s.c / anchors >= 5;
     }
     if (!ok) {
         std::string implied;
@@ -155,7 +175,8 @@ std::vector<Detection> decode_yolo2(const OutputTensor& out, const Yolo2Params& 
         for (uint32_t col = 0; col < gw; ++col)
             for (uint32_t a = 0; a < anchors; ++a) {
                 const float objectness = sigmoid(at(a, 4, row, col));
-                // Class probabilities: softmax over the class entries (1 for one class).
+                // Class probabilities: softmax over the class entries (1 for one class and
+                // for none: a model without classes reports class 0 for every box).
                 uint32_t best = 0;
                 float best_prob = 1.0f;
                 if (classes > 1) {
@@ -178,7 +199,9 @@ std::vector<Detection> decode_yolo2(const OutputTensor& out, const Yolo2Params& 
                 const float h = std::exp(at(a, 3, row, col)) * params.anchors[2 * a + 1] / gh;
                 Detection d;
                 d.class_id = best;
-                d.label = label_of(best, labels);
+                // No class entries: class 0, labelled "object" unless --labels names it.
+                d.label = classes == 0 && (labels.empty() || labels[0].empty()) ? std::string("object")
+                                                                                : label_of(best, labels);
                 d.score = score;
                 // Normalised corners, kept unclipped for NMS (as darknet does), clipped below.
                 d.box = {x - w / 2, y - h / 2, x + w / 2, y + h / 2};

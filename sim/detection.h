@@ -39,7 +39,8 @@ inline constexpr std::array<uint32_t, 2> kKnownAnchorCounts = {5, 9};
 /// Guess how to decode an output of shape `output_shape` (N x C x H x W, channel-major):
 /// - classify when H = W = 1 (a vector of C scores);
 /// - yolo2 when H x W is a grid (H > 1 or W > 1) whose C = anchors x (5 + classes) with
-///   classes >= 1 for anchors = 5, else 9 (the first that fits wins);
+///   classes >= 0 for anchors = 5, else 9 (the first that fits wins; 0 classes is a detector
+///   of one unnamed kind of object, e.g. Canaan's licence-plate detector: 25 = 5 x (5 + 0));
 /// - none otherwise.
 /// If `reason` is not null it receives a one-line explanation fit to print, e.g.
 /// "guessed yolo2: 125 channels = 5 anchors x (5 + 20 classes) on a 10 x 7 grid".
@@ -75,9 +76,23 @@ struct Yolo2Params {
 ///   (5.155437,6.92275) (6.718375,9.01025);
 /// - 9 anchors, 1 class: CanMV's face detector (face_detect_canmv_v3): (0.893,1.463)
 ///   (0.245,0.389) (1.55,2.58) (0.375,0.594) (3.099,5.038) (0.057,0.090) (0.567,0.904)
-///   (0.101,0.160) (0.159,0.255).
+///   (0.101,0.160) (0.159,0.255);
+/// - 5 anchors, 0 classes: Canaan's licence-plate detector (licenseplate_detect_canmv_v3,
+///   kpu.init_yolo2 in canmv_examples): (8.30891522166988,2.75630994889035)
+///   (5.18609903718768,1.7863757404970702) (6.91480529053198,3.825771881004435)
+///   (10.218567655549439,3.69476690620971) (6.4088204258368195,2.38813526350986).
 /// Anything else: an empty vector (the caller must then ask the user for anchors).
+/// These are chosen from the output's size alone: another model of the same layout gets
+/// them too (sim/decode_choice.h warns when it uses them).
 std::vector<float> default_anchors(uint32_t anchor_count, uint32_t classes);
+
+/// Which model family default_anchors(anchor_count, classes) comes from, for messages
+/// ("the 20-class VOC tiny YOLOv2 (nncase's example)"); empty when there are no built-in
+/// anchors for that layout.
+std::string default_anchors_origin(uint32_t anchor_count, uint32_t classes);
+
+/// "5 anchors x (5 + 20 classes)", "5 anchors x (5 + 1 class)", "5 anchors x (5 + 0 classes)".
+std::string yolo2_layout_text(uint32_t anchor_count, uint32_t classes);
 
 /// The darknet region layer (YOLOv2) on a float channel-major output of N=1 x C x H x W,
 /// as Kendryte's region_layer.c (used by the nncase example and MaixPy's run_yolo2) does it:
@@ -87,6 +102,8 @@ std::vector<float> default_anchors(uint32_t anchor_count, uint32_t classes);
 ///   w = exp(tw) * aw / W,         h = exp(th) * ah / H              (box size, 0..1)
 ///   objectness = sigmoid(to); class probabilities = softmax of the class scores
 ///   (1 when there is one class); score = objectness x the best class's probability.
+/// With 0 classes (entries tx, ty, tw, th, to only) the score is the objectness and every
+/// box is class 0, labelled labels[0] when given, else "object".
 /// A box is kept when score > params.threshold; then, per class, boxes are taken by
 /// descending score and a box is dropped when its IoU with a kept box exceeds params.nms.
 /// Each (cell, anchor) gives at most one Detection, for its best class. (Kendryte's code
@@ -98,7 +115,7 @@ std::vector<float> default_anchors(uint32_t anchor_count, uint32_t classes);
 /// clipped to [0, picture_width] x [0, picture_height].
 /// The anchor count is params.anchors.size() / 2. When C fits one of kKnownAnchorCounts
 /// (as in guess_decode) the count must be one that fits; otherwise any count that divides C
-/// into entries of at least 6 (one class) is accepted.
+/// into entries of at least 5 (0 classes) is accepted.
 /// @return the detections, highest score first (ties: lower class id, then grid order).
 /// The output's values are read with as_floats() (float32, or uint8 taken as is).
 /// @throws InputError when the output is not N = 1 x C x H x W, when params.anchors.size()

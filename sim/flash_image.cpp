@@ -115,7 +115,8 @@ int flash_image_command(const std::string& model_path, uint64_t address, uint64_
         << (order == KmodelByteOrder::word_reversed ? "already word-reversed: reversed back first"
                                                     : "plain byte order")
         << ")\n";
-    out << "wrote " << out_path << ": " << image.size()
+    out << "wrote " << (is_standard_output(out_path) ? std::string("standard output") : out_path) << ": "
+        << image.size()
         << " bytes, every 32-bit word byte-reversed (as MaixPy's model_le2be.py)";
     if (padding) out << ", " << padding << " zero byte" << (padding == 1 ? "" : "s") << " of padding";
     out << "\n";

@@ -11,6 +11,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "models/kmodel_error.h"
+#include "sim/atomic_file.h"
 
 namespace kpusim {
 
@@ -22,7 +23,8 @@ using json = nlohmann::json;
 
 class Comparer {
 public:
-    Comparer(double tolerance, std::vector<CheckDifference>& out) : tolerance_(tolerance), out_(out) {}
+    Comparer(const CheckOptions& options, std::vector<CheckDifference>& out)
+        : tolerance_(options.tolerance), direction_(options.direction), out_(out) {}
 
     void mismatch(const std::string& what) { out_.push_back({what, kNaN, kNaN, kNaN, true}); }
 
@@ -33,7 +35,10 @@ public:
                                                      : -std::numeric_limits<double>::infinity();
         else change = (current - baseline) / std::abs(baseline);
         // A hair of slack so that a change of exactly the tolerance passes despite rounding.
-        const bool beyond = std::abs(change) > tolerance_ * (1 + 1e-9) + 1e-12;
+        const double limit = tolerance_ * (1 + 1e-9) + 1e-12;
+        const bool beyond = direction_ == CheckDirection::slower   ? change > limit
+                            : direction_ == CheckDirection::faster ? change < -limit
+                                                                   : std::abs(change) > limit;
         out_.push_back({what, baseline, current, change, beyond});
     }
 
@@ -128,6 +133,7 @@ public:
 
 private:
     double tolerance_;
+    CheckDirection direction_;
     std::vector<CheckDifference>& out_;
 };
 
@@ -174,6 +180,37 @@ std::string value_text(double v) {
     return fmt::format("{:.6g}", v);
 }
 
+// "forward_ms: 12.5 -> 13 (+4.00%)", or the mismatch's own text.
+std::string difference_text(const CheckDifference& d) {
+    if (std::isnan(d.change)) return d.what;
+    const std::string change = std::isinf(d.change) ? (d.change > 0 ? "+inf%" : "-inf%")
+                                                    : fmt::format("{:+.2f}%", d.change * 100);
+    return fmt::format("{}: {} -> {} ({})", d.what, value_text(d.baseline), value_text(d.current), change);
+}
+
+std::string xml_escape(const std::string& text) {
+    std::string r;
+    for (char c : text) {
+        switch (c) {
+            case '&': r += "&amp;"; break;
+            case '<': r += "&lt;"; break;
+            case '>': r += "&gt;"; break;
+            case '"': r += "&quot;"; break;
+            case '\'': r += "&apos;"; break;
+            default:
+                // XML 1.0 allows no control characters but tab, newline and carriage return.
+                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') r += '?';
+                else r += c;
+        }
+    }
+    return r;
+}
+
+nlohmann::ordered_json number_or_null(double v) {
+    if (!std::isfinite(v)) return nullptr;
+    return v;
+}
+
 }  // namespace
 
 json parse_report_json(const std::string& text, const std::string& name) {
@@ -191,7 +228,7 @@ json parse_report_json(const std::string& text, const std::string& name) {
 
 std::vector<CheckDifference> compare_reports(const json& report, const json& baseline, const CheckOptions& options) {
     std::vector<CheckDifference> out;
-    Comparer c(options.tolerance, out);
+    Comparer c(options, out);
     const bool sr = report.is_object() && report.contains("schema_version");
     const bool sb = baseline.is_object() && baseline.contains("schema_version");
     if (!sr || !sb) {
@@ -259,10 +296,45 @@ double parse_tolerance(const std::string& text) {
     return v;
 }
 
+const char* to_string(CheckDirection d) {
+    switch (d) {
+        case CheckDirection::both: return "both";
+        case CheckDirection::slower: return "slower";
+        case CheckDirection::faster: return "faster";
+    }
+    return "?";
+}
+
+CheckDirection parse_check_direction(const std::string& text) {
+    for (CheckDirection d : {CheckDirection::both, CheckDirection::slower, CheckDirection::faster})
+        if (text == to_string(d)) return d;
+    throw InputError("--direction '" + text + "': expected slower, faster or both");
+}
+
+std::string tolerance_text(const CheckOptions& options) {
+    switch (options.direction) {
+        case CheckDirection::slower: return "+" + percent(options.tolerance) + " (slower)";
+        case CheckDirection::faster: return "-" + percent(options.tolerance) + " (faster)";
+        case CheckDirection::both: break;
+    }
+    return "\u00b1" + percent(options.tolerance);
+}
+
 int check_command(const std::string& report_path, const std::string& baseline_path, const std::string& tolerance,
                   std::ostream& out) {
+    CheckCommand command;
+    command.report = report_path;
+    command.baseline = baseline_path;
+    command.tolerance = tolerance;
+    return check_command(command, out);
+}
+
+int check_command(const CheckCommand& command, std::ostream& out) {
     CheckOptions options;
-    options.tolerance = parse_tolerance(tolerance);
+    options.tolerance = parse_tolerance(command.tolerance);
+    options.direction = parse_check_direction(command.direction);
+    const std::string& report_path = command.report;
+    const std::string& baseline_path = command.baseline;
     const json report = read_json_file(report_path, "report");
     const json baseline = read_json_file(baseline_path, "baseline");
     const std::vector<CheckDifference> diffs = compare_reports(report, baseline, options);
@@ -270,17 +342,74 @@ int check_command(const std::string& report_path, const std::string& baseline_pa
     for (const CheckDifference& d : diffs) {
         beyond += d.beyond;
         if (d.change == 0 && !d.beyond) continue;
-        if (std::isnan(d.change)) {
-            out << fmt::format("{}  BEYOND\n", d.what);
+        out << difference_text(d) << (d.beyond ? "  BEYOND" : "") << "\n";
+    }
+    out << fmt::format("{} values compared, {} beyond {}\n", diffs.size(), beyond, tolerance_text(options));
+    if (!command.junit.empty()) {
+        write_file_atomically(command.junit, check_junit_xml(diffs, options, report_path, baseline_path),
+                              "JUnit XML report");
+        if (!is_standard_output(command.junit)) out << "wrote " << command.junit << "\n";
+    }
+    if (!command.json.empty()) {
+        write_file_atomically(command.json, check_json(diffs, options, report_path, baseline_path).dump(2) + "\n",
+                              "JSON result");
+        if (!is_standard_output(command.json)) out << "wrote " << command.json << "\n";
+    }
+    return beyond > 0 ? 1 : 0;
+}
+
+std::string check_junit_xml(const std::vector<CheckDifference>& diffs, const CheckOptions& options,
+                            const std::string& report_path, const std::string& baseline_path) {
+    size_t failures = 0;
+    for (const CheckDifference& d : diffs) failures += d.beyond;
+    std::ostringstream x;
+    x << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    x << fmt::format("<testsuites name=\"kpusim check\" tests=\"{}\" failures=\"{}\" errors=\"0\">\n",
+                     diffs.size(), failures);
+    x << fmt::format("  <testsuite name=\"kpusim check\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n",
+                     diffs.size(), failures);
+    x << "    <properties>\n";
+    x << "      <property name=\"report\" value=\"" << xml_escape(report_path) << "\"/>\n";
+    x << "      <property name=\"baseline\" value=\"" << xml_escape(baseline_path) << "\"/>\n";
+    x << "      <property name=\"tolerance\" value=\"" << xml_escape(tolerance_text(options)) << "\"/>\n";
+    x << "    </properties>\n";
+    for (const CheckDifference& d : diffs) {
+        x << "    <testcase classname=\"kpusim.check\" name=\"" << xml_escape(d.what) << "\"";
+        if (!d.beyond) {
+            x << "/>\n";
             continue;
         }
-        const std::string change = std::isinf(d.change) ? (d.change > 0 ? "+inf%" : "-inf%")
-                                                        : fmt::format("{:+.2f}%", d.change * 100);
-        out << fmt::format("{}: {} -> {} ({}){}\n", d.what, value_text(d.baseline), value_text(d.current), change,
-                           d.beyond ? "  BEYOND" : "");
+        const std::string message = difference_text(d) + ": beyond " + tolerance_text(options);
+        x << ">\n      <failure message=\"" << xml_escape(message) << "\" type=\"timing\">"
+          << xml_escape(message) << "</failure>\n    </testcase>\n";
     }
-    out << fmt::format("{} values compared, {} beyond \u00b1{}\n", diffs.size(), beyond, percent(options.tolerance));
-    return beyond > 0 ? 1 : 0;
+    x << "  </testsuite>\n</testsuites>\n";
+    return x.str();
+}
+
+nlohmann::ordered_json check_json(const std::vector<CheckDifference>& diffs, const CheckOptions& options,
+                                  const std::string& report_path, const std::string& baseline_path) {
+    size_t beyond = 0;
+    nlohmann::ordered_json values = nlohmann::ordered_json::array();
+    for (const CheckDifference& d : diffs) {
+        beyond += d.beyond;
+        values.push_back({{"what", d.what},
+                          {"baseline", number_or_null(d.baseline)},
+                          {"current", number_or_null(d.current)},
+                          {"change", number_or_null(d.change)},
+                          {"beyond", d.beyond}});
+    }
+    nlohmann::ordered_json j;
+    j["kind"] = "check";
+    j["report"] = report_path;
+    j["baseline"] = baseline_path;
+    j["tolerance"] = options.tolerance;
+    j["direction"] = to_string(options.direction);
+    j["passed"] = beyond == 0;
+    j["compared"] = diffs.size();
+    j["beyond"] = beyond;
+    j["values"] = values;
+    return j;
 }
 
 }  // namespace kpusim

@@ -11,9 +11,24 @@
 
 namespace kpusim {
 
+/// Which timing changes fail a check (`check --direction`).
+enum class CheckDirection {
+    both,    ///< a change either way beyond the tolerance (the default)
+    slower,  ///< only a rise beyond the tolerance (a slow-down); speed-ups are listed, not failed
+    faster,  ///< only a fall beyond the tolerance; slow-downs are listed, not failed
+};
+
+/// "both", "slower" or "faster".
+const char* to_string(CheckDirection direction);
+/// The inverse of to_string. @throws InputError naming the text and the accepted names.
+CheckDirection parse_check_direction(const std::string& text);
+
 struct CheckOptions {
     /// Largest accepted relative change, as a fraction (0.02 = ±2 %).
     double tolerance = 0.02;
+    /// Which way a timing value (times and cycle counts: higher is slower) must move to fail.
+    /// Settings (config) and structural mismatches fail whatever the direction.
+    CheckDirection direction = CheckDirection::both;
 };
 
 /// One compared value (or one structural mismatch).
@@ -26,7 +41,9 @@ struct CheckDifference {
     /// (current - baseline) / baseline; 0 when both are equal (0 / 0 included), ±infinity
     /// when the baseline is 0 and the report is not, NaN for a structural mismatch.
     double change = 0;
-    bool beyond = false;  ///< |change| > tolerance, or a mismatch
+    /// The change is past the tolerance in a direction that fails (CheckOptions::direction),
+    /// or a mismatch, or a changed setting.
+    bool beyond = false;
 };
 
 /// Compare `report` with `baseline`, two run reports (README "JSON report"). Compared:
@@ -59,13 +76,45 @@ nlohmann::json parse_report_json(const std::string& text, const std::string& nam
 ///         value, or a plain number above 1 (write "5%" for five percent).
 double parse_tolerance(const std::string& text);
 
-/// `kpusim check REPORT BASELINE [--tolerance T]`: compare the two reports and print to `out`
-/// one line per value that changed (what, baseline -> current, change in %, "BEYOND" when
-/// past the tolerance) and a summary line "N values compared, M beyond ±T%".
+/// Options of `kpusim check` as typed.
+struct CheckCommand {
+    std::string report, baseline;   ///< the two run reports (files)
+    std::string tolerance = "2%";   ///< parse_tolerance()
+    std::string direction = "both"; ///< parse_check_direction()
+    std::string junit;              ///< write JUnit XML here (check_junit_xml()); "-": stdout
+    std::string json;               ///< write the result as JSON here (check_json()); "-": stdout
+};
+
+/// `kpusim check REPORT --baseline BASELINE [--tolerance T] [--direction D] [--junit F]
+/// [--json F]`: compare the two reports and print to `out` one line per value that changed
+/// (what, baseline -> current, change in %, "BEYOND" when it fails) and a summary line
+/// "N values compared, M beyond +T% (slower)" ("±T%" for both, "-T%" for faster); then write
+/// the JUnit XML and JSON files asked for (also when values are beyond).
 /// @return 1 when any difference is beyond the tolerance, else 0.
-/// @throws InputError when a file cannot be read or is not JSON (naming the file), or the
-///         tolerance is invalid (parse_tolerance()).
+/// @throws InputError when a file cannot be read or is not JSON (naming the file), the
+///         tolerance or direction is invalid, or an output cannot be written.
+int check_command(const CheckCommand& command, std::ostream& out);
+
+/// The same with the default direction and no output files.
 int check_command(const std::string& report_path, const std::string& baseline_path, const std::string& tolerance,
                   std::ostream& out);
+
+/// "±2%", "+2% (slower)", "-2% (faster)": the tolerance and direction as the summary says them.
+std::string tolerance_text(const CheckOptions& options);
+
+/// JUnit XML of a check, for CI systems that display test reports (GitLab, Jenkins, GitHub
+/// test-report actions): one <testsuite name="kpusim check"> with one <testcase> per compared
+/// value (classname "kpusim.check", name = CheckDifference::what), each failing one with a
+/// <failure> whose message gives baseline, current and change; `report_path` and
+/// `baseline_path` are named in the suite's properties. Text is XML-escaped.
+std::string check_junit_xml(const std::vector<CheckDifference>& diffs, const CheckOptions& options,
+                            const std::string& report_path, const std::string& baseline_path);
+
+/// The check's result as JSON: "kind": "check", "report", "baseline", "tolerance" (fraction),
+/// "direction", "passed" (bool), "compared", "beyond" (counts), and "values": per compared
+/// value {what, baseline, current, change (fraction; null for a mismatch or ±infinity),
+/// beyond}. baseline/current are null when missing or not numbers.
+nlohmann::ordered_json check_json(const std::vector<CheckDifference>& diffs, const CheckOptions& options,
+                                  const std::string& report_path, const std::string& baseline_path);
 
 }  // namespace kpusim

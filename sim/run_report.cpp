@@ -4,6 +4,7 @@
 
 #include "kpusim/kpusim.h"
 #include "sim/atomic_file.h"
+#include "sim/budget_hint.h"
 
 #include <filesystem>
 #include <fstream>
@@ -41,21 +42,23 @@ nlohmann::ordered_json config_json(const RunReport& r) {
     const RunSettings& s = r.runs.front().settings;
     nlohmann::ordered_json modes = nlohmann::ordered_json::array();
     for (const auto& run : r.runs) modes.push_back(to_string(run.settings.mode));
-    return {
-        {"modes", modes},
-        {"source", to_string(s.source)},
-        {"cpu_hz", s.cpu_hz},
-        {"kpu_hz", s.kpu_hz},
-        {"spi_speed_hz", s.spi_speed_hz},
-        {"flash_lanes", s.flash_lanes},
-        {"flash_ddr", s.flash_ddr},
-        {"batch_size", s.batch_size},
-        {"model_address", s.model_address},
-        {"ram_budget_bytes", s.ram_budget_bytes},
-        {"activation_rule", kpu::to_string(s.kpu.activation_rule)},
-        {"arg_x_rule", kpu::to_string(s.kpu.arg_x_rule)},
-        {"parameters", s.parameters.to_json()},
-    };
+    nlohmann::ordered_json j;
+    j["modes"] = modes;
+    j["source"] = to_string(s.source);
+    j["cpu_hz"] = s.cpu_hz;
+    j["kpu_hz"] = s.kpu_hz;
+    if (!ram_mode_only(r)) {  // the flash runner's settings
+        j["spi_speed_hz"] = s.spi_speed_hz;
+        j["flash_lanes"] = s.flash_lanes;
+        j["flash_ddr"] = s.flash_ddr;
+        j["batch_size"] = s.batch_size;
+    }
+    j["model_address"] = s.model_address;
+    j["ram_budget_bytes"] = s.ram_budget_bytes;
+    j["activation_rule"] = kpu::to_string(s.kpu.activation_rule);
+    j["arg_x_rule"] = kpu::to_string(s.kpu.arg_x_rule);
+    j["parameters"] = s.parameters.to_json();
+    return j;
 }
 
 nlohmann::ordered_json timing_json(const ModeRun& run) {
@@ -77,10 +80,12 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
     j["busy_ns"] = {{"general_sram", ps_to_ns(t.busy.general_sram_ps)},
                     {"kpu_ram", ps_to_ns(t.busy.kpu_ram_ps)},
                     {"source", ps_to_ns(t.busy.source_ps)}};
-    j["batches"] = t.batches;
+    if (run.settings.mode != RunMode::ram) {  // the flash runner's batches and SPI clock
+        j["batches"] = t.batches;
+        j["spi_actual_hz"] = t.spi_actual_hz;
+        j["spi_divider"] = t.spi_divider;
+    }
     if (!t.notes.empty()) j["notes"] = t.notes;
-    j["spi_actual_hz"] = t.spi_actual_hz;
-    j["spi_divider"] = t.spi_divider;
     j["memory"] = {
         {"ram_budget_bytes", u.ram_budget},       {"ram_used_bytes", u.ram_used},
         {"ram_free_bytes", u.ram_free},           {"model_body_bytes", u.model_body},
@@ -125,19 +130,33 @@ std::vector<ModeRun> simulate_modes(const Model& model, const std::vector<uint8_
         RunSettings s = base;
         s.mode = mode;
         s.compute_outputs = base.compute_outputs && !have_outputs;
+        std::string error;
         try {
             runs.push_back({s, simulate(model, input, s), {}});
             have_outputs = true;
+            continue;
+        } catch (const CapacityError& e) {
+            // Out of memory: say which RAM-budget presets the model would fit.
+            const std::string hint = ram_budget_hint(model, input, s);
+            error = hint.empty() ? std::string(e.what()) : std::string(e.what()) + "; " + hint;
+            if (modes.size() == 1) throw CapacityError(error);
         } catch (const std::exception& e) {
             if (modes.size() == 1) throw;
-            ModeRun failed;
-            failed.settings = s;
-            failed.error = e.what();
-            runs.push_back(std::move(failed));
+            error = e.what();
         }
+        ModeRun failed;
+        failed.settings = s;
+        failed.error = error;
+        runs.push_back(std::move(failed));
     }
     if (!have_outputs) throw InputError("no mode could run: " + runs.front().error);
     return runs;
+}
+
+bool ram_mode_only(const RunReport& r) {
+    for (const auto& run : r.runs)
+        if (run.settings.mode != RunMode::ram) return false;
+    return true;
 }
 
 const ModeRun& RunReport::first_ran() const {
@@ -195,6 +214,11 @@ nlohmann::ordered_json to_json(const RunReport& r) {
         dets.push_back({{"class_id", d.class_id}, {"label", d.label}, {"score", d.score},
                         {"box", {d.box[0], d.box[1], d.box[2], d.box[3]}}});
     j["detections"] = dets;
+    if (r.decode == "yolo2") {
+        j["anchors"] = r.anchors;
+        j["anchors_source"] = r.anchors_source;
+    }
+    j["warnings"] = r.warnings;
     return j;
 }
 
@@ -215,9 +239,13 @@ std::string to_text(const RunReport& r) {
     for (const std::string& note : m.notes) o << fmt::format("         note: {}\n", note);
     o << fmt::format("input    {} {} ({})\n", to_string(m.input.shape), to_string(m.input.type),
                      r.input_description);
-    o << fmt::format("clocks   CPU {} Hz, KPU {} Hz; source {}; SPI speed {} Hz requested, {} lanes{}; batch_size {}\n",
-                     s.cpu_hz, s.kpu_hz, to_string(s.source), s.spi_speed_hz, s.flash_lanes,
-                     s.flash_ddr ? " DDR" : "", s.batch_size);
+    const bool ram_only = ram_mode_only(r);
+    if (ram_only)  // kpu.load reads the model with the firmware's own flash settings
+        o << fmt::format("clocks   CPU {} Hz, KPU {} Hz; source {}\n", s.cpu_hz, s.kpu_hz, to_string(s.source));
+    else
+        o << fmt::format("clocks   CPU {} Hz, KPU {} Hz; source {}; SPI speed {} Hz requested, {} lanes{}; batch_size {}\n",
+                         s.cpu_hz, s.kpu_hz, to_string(s.source), s.spi_speed_hz, s.flash_lanes,
+                         s.flash_ddr ? " DDR" : "", s.batch_size);
     o << fmt::format("KPU      activation rule {}, arg_x rule {}\n", kpu::to_string(s.kpu.activation_rule),
                      kpu::to_string(s.kpu.arg_x_rule));
 
@@ -265,13 +293,19 @@ std::string to_text(const RunReport& r) {
     row("forward ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.forward_ps)); });
     row("  input upload ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.input_upload_ps)); });
     row("bytes read / forward", [](const ModeRun& x) { return fmt::format("{}", x.result.timing.bytes_read); });
-    row("batches", [](const ModeRun& x) { return fmt::format("{}", x.result.timing.batches); });
+    if (!ram_only)
+        row("batches", [](const ModeRun& x) {
+            return x.settings.mode == RunMode::ram ? std::string("-") : fmt::format("{}", x.result.timing.batches);
+        });
     row("RAM used B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.ram_used); });
     row("RAM free B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.ram_free); });
     row("KPU RAM peak B", [](const ModeRun& x) { return fmt::format("{}", x.result.memory.kpu_ram_peak); });
-    row("SPI actual Hz", [](const ModeRun& x) {
-        return x.result.timing.spi_actual_hz ? fmt::format("{}", x.result.timing.spi_actual_hz) : std::string("-");
-    });
+    if (!ram_only)
+        row("SPI actual Hz", [](const ModeRun& x) {
+            return x.settings.mode != RunMode::ram && x.result.timing.spi_actual_hz
+                       ? fmt::format("{}", x.result.timing.spi_actual_hz)
+                       : std::string("-");
+        });
     for (const auto& run : r.runs)
         if (!run.error.empty()) o << fmt::format("{} could not run: {}\n", mode_name(run), run.error);
     std::vector<std::string> notes;

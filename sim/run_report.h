@@ -30,7 +30,8 @@ struct ModeRun {
 /// all` does: the outputs are computed once (they do not depend on the mode), the other modes
 /// are timed only. With one mode its error is thrown; with several, a mode that cannot run
 /// (a model too big for RAM is what the flash modes are for) keeps its error and the others
-/// still run. Throws InputError when no mode could run.
+/// still run. Throws InputError when no mode could run. An out-of-memory error
+/// (CapacityError) gets ram_budget_hint() appended: the RAM-budget presets the model fits.
 std::vector<ModeRun> simulate_modes(const Model& model, const std::vector<uint8_t>& input,
                                     const RunSettings& base, const std::vector<RunMode>& modes);
 
@@ -46,12 +47,26 @@ struct RunReport {
     std::string byte_order = "plain";  ///< the model file's form: plain or word_reversed
     std::string decode = "none";       ///< how the first output was decoded
     std::vector<Detection> detections; ///< yolo2 boxes, or classify's top-K (zero boxes)
+    std::vector<float> anchors;        ///< yolo2: the anchors used (w,h pairs, grid units)
+    std::string anchors_source;        ///< yolo2: "option" (--anchors) or "built-in" (guessed)
+    /// What the user should know about the run's guesses (built-in anchors used, a guessed
+    /// decode that fell back to none); the CLI also prints each on stderr.
+    std::vector<std::string> warnings;
 };
+
+/// True when every run of the report is a RAM-mode run (kpu.load): the SPI speed, flash
+/// lanes, DDR and batch size settings then play no part (kpu.load reads the model with the
+/// firmware's own fixed flash settings) and the reports leave them out.
+bool ram_mode_only(const RunReport& report);
 
 /// The JSON form. With one run: top-level "load_ms", "forward_ms", "memory", "layers";
 /// with several ("--mode all"): a "modes" array of objects with those keys. Always
-/// "schema_version", "config" (every resolved setting), "model", "outputs" and, when asked,
-/// "top_k". Keys keep a fixed order (nlohmann::ordered_json) so two reports diff cleanly.
+/// "schema_version", "config" (every resolved setting the runs use: a RAM-mode-only report
+/// has no spi_speed_hz, flash_lanes, flash_ddr or batch_size, and its RAM-mode timing no
+/// batches, spi_actual_hz or spi_divider), "model", "outputs", "decode", "detections" and
+/// "warnings" (an array, maybe empty); "anchors" and "anchors_source" for a yolo2 decode;
+/// "top_k" when asked. Keys keep a fixed order (nlohmann::ordered_json) so two reports diff
+/// cleanly.
 nlohmann::ordered_json to_json(const RunReport& report);
 
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for

@@ -50,7 +50,12 @@ void RunSettings::validate() const {
     auto clock = [](const char* name, uint64_t hz, uint64_t max) {
         if (hz == 0 || hz > max)
             throw InputError(std::string(name) + " of " + std::to_string(hz) +
-                             " Hz is impossible for a K210 (must be 1.." + std::to_string(max) + " Hz)");
+                             " Hz is impossible for a K210 (must be " + std::to_string(kMinClockHz) + ".." +
+                             std::to_string(max) + " Hz)");
+        if (hz < kMinClockHz)
+            throw InputError(std::string(name) + " of " + std::to_string(hz) + " Hz is below kpusim's minimum of " +
+                             std::to_string(kMinClockHz) + " Hz (1 MHz): the simulated time of such a run would "
+                             "be absurd (must be " + std::to_string(kMinClockHz) + ".." + std::to_string(max) + " Hz)");
     };
     clock("CPU frequency", cpu_hz, kMaxCpuHz);
     clock("KPU frequency", kpu_hz, kMaxKpuHz);

@@ -36,6 +36,14 @@ ModelSource parse_model_source(const std::string& s);
 inline constexpr uint64_t kMaxCpuHz = 800'000'000;
 inline constexpr uint64_t kMaxKpuHz = 800'000'000;
 
+/// Lowest CPU and KPU clock kpusim accepts, in Hz: 1 MHz. kpusim's own bound, not a chip
+/// limit: far below any clock the SDK or MaixPy sets (tens to hundreds of MHz), it keeps
+/// absurd settings (1-2 Hz) from running one model for simulated weeks. With it, a run of
+/// the team's models takes at most minutes of simulated time, far inside kMaxRunSeconds
+/// (sim/simulate.h) and, over a whole sweep, inside SystemC's 64-bit time (2^64 ps, about
+/// 213 days); run_standalone() also refuses a run that could pass that end.
+inline constexpr uint64_t kMinClockHz = 1'000'000;
+
 /// The general RAM left to models, from a preset name ("bare-metal", "maixpy-minimum",
 /// "maixpy-full", "maixpy"; memory/ram_budget.h) or a byte count ("3Mi", "3000000").
 /// Throws InputError naming --ram-budget for anything else.
@@ -59,7 +67,7 @@ struct RunSettings {
     /// Every timing constant of the run (sim/parameters.h); defaults: sim/calibration.h.
     Parameters parameters = Parameters::defaults();
 
-    /// Throws InputError naming the setting: a clock of 0 or above kMaxCpuHz/kMaxKpuHz,
+    /// Throws InputError naming the setting: a clock below kMinClockHz or above kMaxCpuHz/kMaxKpuHz,
     /// lanes not 1/2/4/8, batch_size 0 in flash-dual mode.
     void validate() const;
 };

@@ -3,6 +3,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "common/errors.h"
 #include "sim/asan_systemc.h"
 
 namespace kpusim {
@@ -58,6 +59,13 @@ K210& standalone_k210() { return top().k210; }
 
 RunResult run_standalone(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings) {
     StandaloneTop& t = top();
+    // SystemC time is 64 bits of the resolution (2^64 ps, about 213 days at 1 ps) and every run
+    // continues from the kernel's time: refuse a run that could pass the end rather than wrap.
+    const sc_core::sc_time longest(kMaxRunSeconds, sc_core::SC_SEC);
+    if (sc_core::sc_max_time() - sc_core::sc_time_stamp() < longest)
+        throw InputError("this process has simulated " + sc_core::sc_time_stamp().to_string() +
+                         "; another run of up to " + longest.to_string() + " would pass the end of SystemC's " +
+                         "time (" + sc_core::sc_max_time().to_string() + "): start a new process");
     t.model = &model;
     t.input = &input;
     t.settings = &settings;

@@ -24,6 +24,8 @@ inline constexpr double kMaxRunSeconds = 1e5;
 /// Run `model` on `input` with `settings` on the process-wide standalone K210 (created on
 /// first use). Throws as K210::run, and std::runtime_error when the run does not end within
 /// kMaxRunSeconds of simulated time or the process already elaborated another design.
+/// Runs continue from the kernel's time; InputError when fewer than kMaxRunSeconds remain
+/// before SystemC's largest time (sc_max_time(), 2^64 resolution units), so nothing wraps.
 RunResult run_standalone(const Model& model, const std::vector<uint8_t>& input, const RunSettings& settings);
 
 /// The process-wide standalone K210 (elaborated on first use), e.g. to read its memories

@@ -103,6 +103,39 @@ int choose_fastest_fitting(const std::vector<SweepPoint>& points) {
     return best;
 }
 
+SweepRecommendation recommend(const SweepResult& r) {
+    SweepRecommendation rec;
+    const bool ram_fits = r.ram_mode_error.empty() && r.ram_mode_ram_used <= r.base.ram_budget_bytes;
+    const SweepPoint* flash =
+        r.fastest_fitting >= 0 ? &r.points[static_cast<size_t>(r.fastest_fitting)] : nullptr;
+    const std::string ram_why = !r.ram_mode_error.empty() ? "the RAM mode (kpu.load) cannot run: " + r.ram_mode_error
+                                                          : fmt::format("the RAM mode (kpu.load) needs {} bytes, over the "
+                                                                        "budget of {}",
+                                                                        r.ram_mode_ram_used, r.base.ram_budget_bytes);
+    if (ram_fits && (!flash || r.ram_forward_ps <= flash->forward_ps)) {
+        rec.kind = SweepRecommendation::Kind::ram;
+        rec.forward_ps = r.ram_forward_ps;
+        rec.reason = flash ? fmt::format("the RAM mode (kpu.load) fits the budget and is {}: forward {:.3f} ms "
+                                         "against {:.3f} ms for the fastest {} setting",
+                                         r.ram_forward_ps == flash->forward_ps ? "as fast" : "faster",
+                                         ms(r.ram_forward_ps), ms(flash->forward_ps), to_string(r.base.mode))
+                           : fmt::format("the RAM mode (kpu.load) fits the budget (forward {:.3f} ms) and no {} "
+                                         "setting does",
+                                         ms(r.ram_forward_ps), to_string(r.base.mode));
+    } else if (flash) {
+        rec.kind = SweepRecommendation::Kind::flash;
+        rec.point = r.fastest_fitting;
+        rec.forward_ps = flash->forward_ps;
+        rec.reason = ram_fits ? fmt::format("the fastest {} setting is faster than the RAM mode (kpu.load), which "
+                                            "fits too: forward {:.3f} ms against {:.3f} ms",
+                                            to_string(r.base.mode), ms(flash->forward_ps), ms(r.ram_forward_ps))
+                              : ram_why;
+    } else {
+        rec.reason = "no setting fits the budget: " + ram_why + ", and no " + to_string(r.base.mode) + " setting fits";
+    }
+    return rec;
+}
+
 SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, const RunSettings& base,
                       const SweepRange& batch, const SweepRange& spi, uint64_t ram_budget,
                       std::function<void(size_t, size_t)> progress) {
@@ -178,9 +211,24 @@ SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, con
 void write_sweep_csv(const SweepResult& r, const std::string& path) {
     std::ostringstream f;
     f << "mode,source,batch_size,spi_speed_hz,spi_actual_hz,forward_ms,load_ms,ram_used_bytes,"
-         "ram_free_bytes,fits_budget,valid,error\n";
+         "ram_free_bytes,fits_budget,valid,error,recommended\n";
     const std::string mode = to_string(r.base.mode), source = to_string(r.base.source);
-    for (const SweepPoint& p : r.points) {
+    const SweepRecommendation rec = recommend(r);
+    // The RAM-mode reference: batch size and SPI speed do not apply to it.
+    f << "ram," << source << ",,,,";
+    if (r.ram_mode_error.empty()) {
+        const uint64_t budget = r.base.ram_budget_bytes;
+        const bool fits = r.ram_mode_ram_used <= budget;
+        f << fmt::format("{:.6f}", ms(r.ram_forward_ps)) << ',' << fmt::format("{:.6f}", ms(r.ram_load_ps)) << ','
+          << r.ram_mode_ram_used << ',' << (fits ? budget - r.ram_mode_ram_used : 0) << ','
+          << (fits ? "true" : "false") << ",true,";
+    } else {
+        f << ",,,,false,false,";
+    }
+    f << csv_field(r.ram_mode_error) << ',' << (rec.kind == SweepRecommendation::Kind::ram ? "true" : "false")
+      << '\n';
+    for (size_t i = 0; i < r.points.size(); ++i) {
+        const SweepPoint& p = r.points[i];
         f << mode << ',' << source << ',' << p.batch_size << ',' << p.spi_speed_hz << ',';
         if (p.valid)
             f << p.spi_actual_hz << ',' << fmt::format("{:.6f}", ms(p.forward_ps)) << ','
@@ -188,7 +236,9 @@ void write_sweep_csv(const SweepResult& r, const std::string& path) {
               << (p.fits_budget ? "true" : "false") << ",true,";
         else
             f << ",,,,,false,false,";
-        f << csv_field(p.error) << '\n';
+        f << csv_field(p.error) << ','
+          << (rec.kind == SweepRecommendation::Kind::flash && rec.point == static_cast<int>(i) ? "true" : "false")
+          << '\n';
     }
     write_file_atomically(path, f.str(), "CSV file");
 }
@@ -253,6 +303,17 @@ nlohmann::ordered_json sweep_json(const SweepResult& r) {
         j["fastest_fitting"] = f;
     } else {
         j["fastest_fitting"] = nullptr;
+    }
+    const SweepRecommendation rec = recommend(r);
+    if (rec.kind == SweepRecommendation::Kind::none) {
+        j["recommended"] = nullptr;
+    } else {
+        nlohmann::ordered_json f;
+        f["mode"] = rec.kind == SweepRecommendation::Kind::ram ? "ram" : to_string(s.mode);
+        f["index"] = rec.point >= 0 ? nlohmann::ordered_json(rec.point) : nlohmann::ordered_json(nullptr);
+        f["forward_ms"] = ms(rec.forward_ps);
+        f["reason"] = rec.reason;
+        j["recommended"] = f;
     }
     nlohmann::ordered_json points = nlohmann::ordered_json::array();
     for (const SweepPoint& p : r.points) points.push_back(point_json(p));
@@ -383,16 +444,21 @@ int sweep_command(const SweepOptions& o, std::ostream& out) {
                            "bytes\n",
                            setting, ms(f.forward_ps), ms(f.load_ps), f.ram_used, b.ram_budget_bytes);
     } else {
-        out << fmt::format("\nno setting fits the RAM budget of {} bytes\n", b.ram_budget_bytes);
+        out << fmt::format("\nno {} setting fits the RAM budget of {} bytes\n", to_string(b.mode), b.ram_budget_bytes);
     }
+    const SweepRecommendation rec = recommend(r);
+    const char* use = rec.kind == SweepRecommendation::Kind::ram     ? "kpu.load (RAM mode)"
+                      : rec.kind == SweepRecommendation::Kind::flash ? "the flash setting above"
+                                                                     : "nothing";
+    out << fmt::format("recommended: {}: {}\n", use, rec.reason);
 
     if (!o.csv.empty()) {
         write_sweep_csv(r, o.csv);
-        out << "wrote " << o.csv << "\n";
+        out << "wrote " << (is_standard_output(o.csv) ? std::string("standard output") : o.csv) << "\n";
     }
     if (!o.json.empty()) {
         write_sweep_json(r, o.json);
-        out << "wrote " << o.json << "\n";
+        out << "wrote " << (is_standard_output(o.json) ? std::string("standard output") : o.json) << "\n";
     }
     if (!o.plot.empty()) {
         plot_sweep(r, o.plot);

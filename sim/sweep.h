@@ -71,6 +71,24 @@ struct SweepResult {
     int fastest_fitting = -1;         ///< index into points, -1 when no valid point fits
 };
 
+/// What a sweep recommends: the RAM mode (kpu.load) or the fastest fitting flash point,
+/// whichever fits the budget and has the lower forward time.
+struct SweepRecommendation {
+    enum class Kind { none, ram, flash } kind = Kind::none;
+    int point = -1;            ///< flash: index into SweepResult::points; else -1
+    uint64_t forward_ps = 0;   ///< the recommended setting's forward time
+    /// One sentence saying which is faster and by how much, or why there is no choice, e.g.
+    /// "RAM mode (kpu.load) fits the budget and is faster: forward 40.726 ms against 78.488 ms
+    /// for the fastest flash setting".
+    std::string reason;
+};
+
+/// The recommendation of a sweep: among the RAM-mode reference (when it ran and its RAM use
+/// fits the sweep's budget) and result.points[result.fastest_fitting] (when there is one),
+/// the lower forward time; a tie goes to the RAM mode (no flash runner to set up).
+/// Kind::none when neither fits.
+SweepRecommendation recommend(const SweepResult& result);
+
 /// Index of the valid point with the lowest forward time among those with fits_budget; ties
 /// go to the smaller ram_used, then the smaller batch_size, then the lower spi_speed_hz.
 /// Returns -1 when no point is valid and fits.
@@ -93,10 +111,12 @@ SweepResult run_sweep(const Model& model, const std::vector<uint8_t>& input, con
                       const SweepRange& batch, const SweepRange& spi, uint64_t ram_budget,
                       std::function<void(size_t done, size_t total)> progress = {});
 
-/// Write the points as CSV to `path`: a header row, then one row per point in the order of
-/// result.points, columns mode, source, batch_size (bytes), spi_speed_hz, spi_actual_hz,
-/// forward_ms, load_ms, ram_used_bytes, ram_free_bytes, fits_budget (true/false), valid
-/// (true/false), error (quoted as RFC 4180 when needed). An invalid point leaves the
+/// Write the points as CSV to `path`: a header row, then the RAM-mode reference (mode "ram";
+/// batch_size, spi_speed_hz and spi_actual_hz empty: they do not apply to it), then one row
+/// per point in the order of result.points; columns mode, source, batch_size (bytes),
+/// spi_speed_hz, spi_actual_hz, forward_ms, load_ms, ram_used_bytes, ram_free_bytes,
+/// fits_budget (true/false), valid (true/false), error (quoted as RFC 4180 when needed),
+/// recommended (true on the one row recommend() chooses). An invalid row leaves the
 /// measurement columns empty. Times in milliseconds rounded to the nanosecond.
 /// @throws InputError when the file cannot be written.
 void write_sweep_csv(const SweepResult& result, const std::string& path);
@@ -105,7 +125,9 @@ void write_sweep_csv(const SweepResult& result, const std::string& path);
 /// clocks, lanes, DDR, model address, activation rule, ram_budget_bytes, the swept
 /// batch_sizes and spi_speeds_hz), "ram_reference" (valid, forward_ms, load_ms, ram_used_bytes,
 /// fits_budget; or valid false and error), "fastest_fitting" (null, or "index" followed by
-/// the point's keys) and "points": per point batch_size, spi_speed_hz, valid, then either
+/// the point's keys: the fastest FLASH setting that fits), "recommended" (null, or "mode":
+/// "ram" or the flash mode, "index" (flash; null for ram), "forward_ms" and "reason": see
+/// recommend()) and "points": per point batch_size, spi_speed_hz, valid, then either
 /// spi_actual_hz, forward_ms, load_ms, ram_used_bytes, ram_free_bytes, fits_budget (valid)
 /// or error (invalid). Times in ms rounded to the ns; keys in a fixed order.
 nlohmann::ordered_json sweep_json(const SweepResult& result);
@@ -150,8 +172,9 @@ struct SweepOptions {
 /// `kpusim sweep`: resolve the options, run the sweep (progress bar on a terminal), print to
 /// `out` a table of forward ms per batch_size (rows) x SPI speed (columns) with '*' marking
 /// points over the RAM budget and '-' invalid ones, the reasons for invalid points, the RAM
-/// mode reference and the fastest setting that fits the budget (or that none does); then
-/// write the CSV, JSON and plot files asked for. Returns 0.
+/// mode reference, the fastest flash setting that fits the budget (or that none does) and the
+/// recommendation (recommend(): the RAM mode when it fits and is faster); then write the
+/// CSV, JSON and plot files asked for ("-": standard output, sim/atomic_file.h). Returns 0.
 /// @throws InputError for a bad option (unreadable number or range, unknown mode or source,
 ///         the RAM mode, more than one batch size with flash-single, more than one SPI speed
 ///         with a PSRAM source, a budget above 6 MiB), an unreadable model or input, or a

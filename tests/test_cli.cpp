@@ -138,7 +138,7 @@ TEST(Cli, ModeAllReportsTheModesThatFitWhenRamModeDoesNot) {
     // 2.6 MB of MobileNet does not fit MaixPy's full firmware, but streamed from flash it does.
     const Result r = kpusim_cli("run " + shared_path("models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel") +
                                 " --mode all --ram-budget maixpy-full --json /tmp/kpusim_cli_mf.json");
-    ASSERT_EQ(r.status, 0) << r.out;
+    ASSERT_EQ(r.status, 3) << r.out;  // a mode failed (README "Exit codes"); the report is complete
     EXPECT_NE(r.out.find("ram could not run: out of memory"), std::string::npos) << r.out;
     const auto j = read_json("/tmp/kpusim_cli_mf.json");
     ASSERT_EQ(j.at("modes").size(), 3u);

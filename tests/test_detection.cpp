@@ -100,7 +100,10 @@ TEST(Detection, GuessDecodeOnTheRealOutputShapes) {
     EXPECT_NE(why.find("54 channels = 9 anchors x (5 + 1 class)"), std::string::npos) << why;
     EXPECT_EQ(guess_decode(Shape{1, 31, 15, 20}, &why), DecodeKind::none);
     EXPECT_NE(why.find("guessed none"), std::string::npos) << why;
-    EXPECT_EQ(guess_decode(Shape{1, 25, 7, 10}), DecodeKind::none);  // 5 x 5: no class entry
+    // 5 x (5 + 0): a detector without class entries (Canaan's licence-plate detector).
+    EXPECT_EQ(guess_decode(Shape{1, 25, 15, 20}, &why), DecodeKind::yolo2);
+    EXPECT_EQ(why, "guessed yolo2: 25 channels = 5 anchors x (5 + 0 classes) on a 20 x 15 grid");
+    EXPECT_EQ(guess_decode(Shape{1, 20, 7, 10}, &why), DecodeKind::none);  // 4 entries per 5 anchors
 }
 
 TEST(Detection, DecodeKindNamesRoundTrip) {
@@ -116,6 +119,11 @@ TEST(Detection, DefaultAnchorsOfTheKnownFamilies) {
     EXPECT_FLOAT_EQ(default_anchors(5, 1)[9], 9.01025f);
     EXPECT_EQ(default_anchors(9, 1).size(), 18u);
     EXPECT_FLOAT_EQ(default_anchors(9, 1)[17], 0.255f);
+    EXPECT_EQ(default_anchors(5, 0).size(), 10u);  // licenseplate_detect_canmv_v3/SOURCE.md
+    EXPECT_FLOAT_EQ(default_anchors(5, 0)[0], 8.30891522166988f);
+    EXPECT_FLOAT_EQ(default_anchors(5, 0)[9], 2.38813526350986f);
+    EXPECT_NE(default_anchors_origin(5, 0).find("licence-plate"), std::string::npos);
+    EXPECT_EQ(default_anchors_origin(5, 3), "");
     EXPECT_TRUE(default_anchors(5, 3).empty());
     EXPECT_TRUE(default_anchors(9, 20).empty());
 }
@@ -214,6 +222,32 @@ TEST(Detection, Yolo2NmsDropsAWeakerSameClassBoxButKeepsOtherClasses) {
     // With NMS at 1.0 nothing overlaps "more than" fully: all four stay.
     p.nms = 1.0f;
     EXPECT_EQ(decode_yolo2(g.out(), p, {}, 300, 300).size(), 4u);
+}
+
+TEST(Detection, Yolo2WithZeroClassesScoresByObjectnessAsClassZero) {
+    // 5 anchors x (5 + 0): Canaan's licence-plate layout, 25 channels.
+    YoloGrid g(5, 0, 3, 4);
+    // Anchor 2 at row 1, col 2: centre offsets 0 (sigmoid 0.5), size logits 0, to = ln 4
+    // -> objectness 0.8 = the score (no class probability).
+    g.set(2, 4, 1, 2, std::log(4.0f));
+    Yolo2Params p;
+    p.anchors = {1, 1, 1, 1, 2, 1.5f, 1, 1, 1, 1};
+    auto dets = decode_yolo2(g.out(), p, {}, 400, 300);
+    ASSERT_EQ(dets.size(), 1u);
+    EXPECT_EQ(dets[0].class_id, 0u);
+    EXPECT_EQ(dets[0].label, "object");
+    EXPECT_NEAR(dets[0].score, 0.8f, 1e-6);
+    // x = (2 + 0.5) / 4 = 0.625, w = 2 / 4 = 0.5 -> 150..350 px; y = 0.5, h = 1.5 / 3 -> 75..225.
+    EXPECT_NEAR(dets[0].box[0], 150.0f, 1e-3);
+    EXPECT_NEAR(dets[0].box[1], 75.0f, 1e-3);
+    EXPECT_NEAR(dets[0].box[2], 350.0f, 1e-3);
+    EXPECT_NEAR(dets[0].box[3], 225.0f, 1e-3);
+    // A label file names the one kind of object.
+    EXPECT_EQ(decode_yolo2(g.out(), p, {"plate"}, 400, 300).at(0).label, "plate");
+    // Built-in anchors exist for the layout, and a threshold above the objectness drops it.
+    EXPECT_NO_THROW(decode_yolo2(g.out(), Yolo2Params{default_anchors(5, 0), 0.5f, 0.3f}, {}, 400, 300));
+    p.threshold = 0.85f;
+    EXPECT_TRUE(decode_yolo2(g.out(), p, {}, 400, 300).empty());
 }
 
 TEST(Detection, Yolo2AnchorCountMustMatchTheShape) {

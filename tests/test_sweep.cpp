@@ -242,16 +242,26 @@ TEST(Sweep, CsvHeaderAndRows) {
     std::vector<std::string> lines;
     for (std::string line; std::getline(f, line);) lines.push_back(line);
     std::filesystem::remove(path);
-    ASSERT_EQ(lines.size(), r.points.size() + 1);
+    ASSERT_EQ(lines.size(), r.points.size() + 2);
     EXPECT_EQ(lines[0],
               "mode,source,batch_size,spi_speed_hz,spi_actual_hz,forward_ms,load_ms,ram_used_bytes,ram_free_bytes,"
-              "fits_budget,valid,error");
-    EXPECT_EQ(lines[1].rfind("flash-dual,flash,16384,40000000,40000000,", 0), 0u) << lines[1];
-    EXPECT_NE(lines[1].find(",true,true,"), std::string::npos) << lines[1];
+              "fits_budget,valid,error,recommended");
+    // The RAM-mode reference first, without batch size and SPI speed; recommended when it is
+    // the fastest that fits.
+    EXPECT_EQ(lines[1].rfind("ram,flash,,,,", 0), 0u) << lines[1];
+    const bool ram_recommended = recommend(r).kind == SweepRecommendation::Kind::ram;
+    EXPECT_NE(lines[1].find(std::string(",true,true,,") + (ram_recommended ? "true" : "false")), std::string::npos)
+        << lines[1];
+    EXPECT_EQ(lines[2].rfind("flash-dual,flash,16384,40000000,40000000,", 0), 0u) << lines[2];
+    EXPECT_NE(lines[2].find(",true,true,"), std::string::npos) << lines[2];
     // An invalid point: empty measurements, valid false, the reason.
-    EXPECT_NE(lines[3].find(",,,,,false,false,"), std::string::npos) << lines[3];
-    EXPECT_NE(lines[3].find("SPI3 limit"), std::string::npos) << lines[3];
-    // Every row has the 12 columns (quoted fields keep their commas).
+    EXPECT_NE(lines[4].find(",,,,,false,false,"), std::string::npos) << lines[4];
+    EXPECT_NE(lines[4].find("SPI3 limit"), std::string::npos) << lines[4];
+    // Exactly one row is recommended.
+    size_t recommended = 0;
+    for (size_t i = 1; i < lines.size(); ++i) recommended += lines[i].size() > 5 && lines[i].substr(lines[i].size() - 5) == ",true";
+    EXPECT_EQ(recommended, 1u);
+    // Every row has the 13 columns (quoted fields keep their commas).
     for (const std::string& line : lines) {
         size_t commas = 0;
         bool quoted = false;
@@ -259,7 +269,7 @@ TEST(Sweep, CsvHeaderAndRows) {
             if (c == '"') quoted = !quoted;
             commas += c == ',' && !quoted;
         }
-        EXPECT_EQ(commas, 11u) << line;
+        EXPECT_EQ(commas, 12u) << line;
     }
     EXPECT_THROW(write_sweep_csv(r, "/nonexistent-dir/x.csv"), InputError);
 }
@@ -272,7 +282,7 @@ TEST(Sweep, JsonKeys) {
     std::vector<std::string> keys;
     for (const auto& [k, v] : j.items()) keys.push_back(k);
     EXPECT_EQ(keys, (std::vector<std::string>{"schema_version", "kind", "model", "config", "ram_reference",
-                                              "fastest_fitting", "points"}));
+                                              "fastest_fitting", "recommended", "points"}));
     EXPECT_EQ(j["schema_version"], kSweepSchemaVersion);
     EXPECT_EQ(j["kind"], "sweep");
     EXPECT_EQ(j["config"]["mode"], "flash-dual");
@@ -291,8 +301,15 @@ TEST(Sweep, JsonKeys) {
         EXPECT_TRUE(j["points"][0].contains(k)) << k;
     EXPECT_FALSE(j["points"][2]["valid"].get<bool>());
     EXPECT_TRUE(j["points"][2].contains("error"));
-    // No point fits: fastest_fitting is null.
+    // recommended: the faster of the RAM mode and the fastest fitting flash point.
+    ASSERT_TRUE(j["recommended"].is_object());
+    const bool ram_faster = r.ram_forward_ps <= r.points[static_cast<size_t>(r.fastest_fitting)].forward_ps;
+    EXPECT_EQ(j["recommended"]["mode"], ram_faster ? "ram" : "flash-dual");
+    EXPECT_EQ(j["recommended"]["forward_ms"],
+              ram_faster ? j["ram_reference"]["forward_ms"] : j["fastest_fitting"]["forward_ms"]);
+    // No point fits: fastest_fitting and recommended are null.
     EXPECT_TRUE(sweep_json(sw.run(1000))["fastest_fitting"].is_null());
+    EXPECT_TRUE(sweep_json(sw.run(1000))["recommended"].is_null());
 }
 
 TEST(Sweep, PlotSvgNamesTheSeries) {
@@ -360,7 +377,8 @@ TEST(Sweep, CommandPrintsTableAndFastest) {
     std::ostringstream out2;
     sweep_command(tight, out2);
     EXPECT_NE(out2.str().find("*"), std::string::npos);
-    EXPECT_NE(out2.str().find("no setting fits the RAM budget"), std::string::npos) << out2.str();
+    EXPECT_NE(out2.str().find("no flash-dual setting fits the RAM budget"), std::string::npos) << out2.str();
+    EXPECT_NE(out2.str().find("recommended: nothing: no setting fits the budget"), std::string::npos) << out2.str();
 }
 
 TEST(Sweep, CommandRejectsBadOptions) {

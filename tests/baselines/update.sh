@@ -11,6 +11,6 @@ grep -v '^#' tests/baselines/models.txt | while IFS='|' read -r name model optio
   echo "wrote tests/baselines/$name.json"
 done
 # The CI-gate example's baseline (examples/ci_timing_gate/timing_gate.sh runs the same command).
-"$kpusim" run ../shared/models/iris_v3/iris.kmodel --mode all --cpu-freq 400M --kpu-freq 400M --spi-speed 80M \
+"$kpusim" run ../shared/models/iris_v3/iris.kmodel --mode all --cpu-freq 400M --kpu-freq 400M --spi-speed 80M --batch-size 128 \
   --json examples/ci_timing_gate/iris_baseline.json > /dev/null
 echo "wrote examples/ci_timing_gate/iris_baseline.json"
