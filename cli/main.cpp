@@ -352,3 +352,11 @@ int sc_main(int argc, char** argv) {
         return kpusim::cli::report_error(e.what());
     }
 }
+
+// The CLI's own entry point instead of libsystemc's main(): SystemC prints its banner on
+// standard output before sc_main runs, which would corrupt `--json -` and clutter every
+// command. The banner stays off unless SYSTEMC_DISABLE_COPYRIGHT_MESSAGE is already set.
+int main(int argc, char** argv) {
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+    return sc_core::sc_elab_and_sim(argc, argv);
+}
