@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "cpu_layers/cpu_timing.h"
+#include "cpu_layers/v4/v4_cpu_timing.h"
 #include "kpu_core/kpu_timing.h"
 #include "sim/parameters.h"
 
@@ -72,6 +73,26 @@ inline constexpr Calibration kCalibration{
         /*command_cycles=*/2000,           // [est] ~5 us: SSI + 2 DMA channel set-up (C.3 t_sw)
         /*layer_boundary_cycles=*/400,     // [est] ~1 us of buffer bookkeeping per layer
     },
+};
+
+// ---- kmodel V4 (nncase 0.2) CPU nodes, in CPU cycles ----------------------------------------
+// Used by v4::cpu_node_cycles together with the V3 CPU constants above (which it reuses where
+// the kernel is analogous: layer_overhead, add, table, pool, exp, fc_per_mac, copy).
+inline constexpr v4::V4CpuTimingParameters kV4CpuTiming{
+    /*dequantize_per_element=*/12.18,      // [fit] nncase#95 "Dequantize: 9.357 ms" (V4 runtime),
+                                          //   307,200 elements (160x120x16, kmodel-spec §11's reading),
+                                          //   CPU 400 MHz, less the 400-cycle dispatch
+    /*quantize_per_element=*/16.0,         // [est] dequantize plus fcvt and clamp (V3: +4)
+    /*broadcast_per_element=*/12.0,        // [est] 4-D index and two broadcast offsets
+    /*quantized_binary_per_element=*/30.0, // [est] two loads, three 64-bit RHU, op, clamp
+    /*quantized_mac=*/5.0,                 // [est] two byte loads, two adds, mul, add
+    /*requantize_per_output=*/12.0,        // [est] RHU, offset, clamp, byte store
+    /*unary_per_element=*/8.0,             // [est] load, one FPU op, store (rsqrt: fsqrt+fdiv)
+    /*transcendental_per_element=*/70.0,   // [est] newlib expf/logf/sinf/cosf (~60) plus the loop
+    /*index_per_element=*/10.0,            // [est] 4-D offset arithmetic, load, store
+    /*resize_per_element=*/40.0,           // [est] four loads, five fused ops, conversions
+    /*nnil_per_instruction=*/6.0,          // [est] byte dispatch and a stack access
+    /*scatter_per_tap=*/6.0,               // [est] load, fmadd, store
 };
 
 }  // namespace kpusim
