@@ -131,6 +131,9 @@ public:
             offset = end;
         }
 
+        if (offset < file_->size())
+            m_.notes.push_back("the file holds " + std::to_string(file_->size() - offset) +
+                               " bytes past its last node body, which the runtime never reads");
         set_input(in, in_shape);
         for (uint32_t o = 0; o < outputs; ++o) m_.outputs.push_back(output(out[o], o));
         if (inputs > 1)
@@ -311,11 +314,16 @@ private:
         const MemoryRange& r = in[0];
         mi.shape = shapes[0];
         mi.type = r.type;
-        const uint64_t bytes = mi.shape.elements() * element_size(r.type);
+        // In main memory the input is dense; in KPU RAM it takes the rows of the §2 layout.
+        const uint64_t bytes = r.memory == MemoryType::kpu
+                                   ? uint64_t{mi.shape.n} * kpu::feature_map_rows(mi.shape.w, mi.shape.h, mi.shape.c) *
+                                         kpu::kKpuRamRowBytes
+                                   : mi.shape.elements() * element_size(r.type);
         if (bytes != r.size)
             throw KmodelError(KmodelErrorKind::inconsistent,
-                              "input 0's shape " + to_string(mi.shape) + " holds " + std::to_string(bytes) +
-                                  " bytes of " + to_string(r.type) + " but its range has " + std::to_string(r.size),
+                              "input 0's shape " + to_string(mi.shape) + " takes " + std::to_string(bytes) +
+                                  " bytes of " + to_string(r.type) + " in " + v4::to_string(r.memory) +
+                                  " memory but its range has " + std::to_string(r.size),
                               std::nullopt, "input_shapes[0]");
         if (r.memory == MemoryType::constant)
             throw KmodelError(KmodelErrorKind::inconsistent, "input 0 lies in the constant blob", std::nullopt,

@@ -536,7 +536,6 @@ void K210::run_kpu_batch(Job& job, const Layer& layer, const KpuConvOp& conv, co
 
 void K210::dispatch(Job& job, const Layer& layer, const ExecutionMemory& mem, uint64_t boundary_ps,
                     uint64_t bytes_read) {
-    const RunSettings& s = *job.settings;
     LayerTiming t;
     t.index = layer.index;
     t.type = layer.type_name;

@@ -40,6 +40,18 @@ std::vector<Entry> entries(Parameters& p) {
         {"cpu.copy_per_byte", &p.cpu.copy_per_byte},
         {"cpu.upload_per_byte", &p.cpu.upload_per_byte},
         {"cpu.dma_per_byte", &p.cpu.dma_per_byte},
+        {"v4_cpu.dequantize_per_element", &p.v4_cpu.dequantize_per_element},
+        {"v4_cpu.quantize_per_element", &p.v4_cpu.quantize_per_element},
+        {"v4_cpu.broadcast_per_element", &p.v4_cpu.broadcast_per_element},
+        {"v4_cpu.quantized_binary_per_element", &p.v4_cpu.quantized_binary_per_element},
+        {"v4_cpu.quantized_mac", &p.v4_cpu.quantized_mac},
+        {"v4_cpu.requantize_per_output", &p.v4_cpu.requantize_per_output},
+        {"v4_cpu.unary_per_element", &p.v4_cpu.unary_per_element},
+        {"v4_cpu.transcendental_per_element", &p.v4_cpu.transcendental_per_element},
+        {"v4_cpu.index_per_element", &p.v4_cpu.index_per_element},
+        {"v4_cpu.resize_per_element", &p.v4_cpu.resize_per_element},
+        {"v4_cpu.nnil_per_instruction", &p.v4_cpu.nnil_per_instruction},
+        {"v4_cpu.scatter_per_tap", &p.v4_cpu.scatter_per_tap},
         {"load.copy_verify_cycles_per_byte", &p.load.copy_verify_cycles_per_byte},
         {"load.load_flash_overhead_cycles", nullptr, &p.load.load_flash_overhead_cycles},
         {"runner.command_cycles", nullptr, &p.runner.command_cycles},
@@ -94,6 +106,7 @@ Parameters Parameters::defaults() {
     Parameters p;
     p.kpu = kCalibration.kpu;
     p.cpu = kCalibration.cpu;
+    p.v4_cpu = kV4CpuTiming;
     p.load = kCalibration.load;
     p.runner = kCalibration.runner;
     p.sram = memory::kGeneralSramTiming;

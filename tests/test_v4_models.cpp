@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/errors.h"
 #include "memory/ram_budget.h"
 #include "models/kmodel_loader.h"
 #include "sim/detection.h"
