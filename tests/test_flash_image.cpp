@@ -144,8 +144,8 @@ TEST(FlashImage, CommandErrors) {
     std::ostringstream out;
     const std::string out_path = temp_file("never.kmodel");
     EXPECT_THROW(flash_image_command("/nonexistent/model.kmodel", 0x300000, 0, out_path, out), InputError);
-    // V4 is not a model kpusim reads.
-    EXPECT_THROW(flash_image_command(shared_path("models/yolo20_voc_nncase_v4/yolo.kmodel"), 0x300000,
+    // V5 (nncase 1.x) is not a model kpusim reads.
+    EXPECT_THROW(flash_image_command(shared_path("models/yolox_nano_224_v5/yolox_nano_224.kmodel"), 0x300000,
                                      0, out_path, out),
                  KmodelError);
     EXPECT_THROW(flash_image_command(shared_path(kFaceModel), 0x300000, 0, "/nonexistent/dir/x.kmodel", out),
