@@ -7,7 +7,6 @@
 // ValueError), kpusim::CapacityError -> MemoryError, any other std::exception ->
 // RuntimeError; the message is the library's (the CLI prints the same text after
 // "kpusim: error: ").
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -36,17 +35,6 @@ __attribute__((visibility("default"))) int sc_main(int, char**) { return 0; }
 namespace {
 
 py::tuple shape_tuple(const Shape& s) { return py::make_tuple(s.n, s.c, s.h, s.w); }
-
-// An output as a numpy array of its own dtype (float32 or uint8), shape (N, C, H, W).
-py::array output_array(const OutputTensor& t) {
-    const std::vector<py::ssize_t> shape = {t.shape.n, t.shape.c, t.shape.h, t.shape.w};
-    py::array a = t.type == DataType::float32 ? py::array(py::dtype::of<float>(), shape)
-                                               : py::array(py::dtype::of<uint8_t>(), shape);
-    if (static_cast<size_t>(a.nbytes()) != t.bytes.size())
-        throw std::runtime_error("output of " + std::to_string(t.bytes.size()) + " bytes does not match its shape");
-    std::memcpy(a.mutable_data(), t.bytes.data(), t.bytes.size());  // little-endian host
-    return a;
-}
 
 std::vector<uint8_t> to_bytes(const py::bytes& b) {
     const std::string s = b;
@@ -182,14 +170,15 @@ PYBIND11_MODULE(_kpusim, m) {
     m.def("run", [](const python::LoadedModel& x, const py::bytes& input, const python::JobOptions& o) {
               const python::JobResult r = python::run_job(x, to_bytes(input), o);
               py::list outputs;
-              for (const OutputTensor& t : r.outputs) outputs.append(output_array(t));
+              for (const OutputTensor& t : r.outputs)  // raw little-endian bytes; numpy arrays are made in Python
+                  outputs.append(py::make_tuple(from_bytes(t.bytes), shape_tuple(t.shape), std::string(to_string(t.type))));
               py::list dets;
               for (const Detection& d : r.detections)
                   dets.append(py::make_tuple(d.class_id, d.label, d.score,
                                              py::make_tuple(d.box[0], d.box[1], d.box[2], d.box[3])));
               return py::make_tuple(outputs, r.report_json, dets, r.decode);
           }, py::arg("model"), py::arg("input"), py::arg("options"),
-          "Run as `kpusim run`: (outputs, report JSON text, detections, decode).");
+          "Run as `kpusim run`: ([(bytes, (N, C, H, W), dtype)], report JSON text, detections, decode).");
 
     m.def("sweep", [](const std::string& model, const std::string& input, const std::string& mode,
                       const std::string& source, const std::string& batch, const std::string& spi,

@@ -82,7 +82,15 @@ def _options(mode="ram", source="flash", batch_size=0xC000, spi_speed=80_000_000
     return o
 
 
+def arrays(raw_outputs):
+    """numpy arrays (N, C, H, W) of the raw outputs [(bytes, shape, dtype)] of a run."""
+    import numpy
+    return [numpy.frombuffer(data, dtype=numpy.dtype(dtype).newbyteorder("<")).astype(dtype).reshape(shape)
+            for data, shape, dtype in raw_outputs]
+
+
 def _run(model, input, options):
+    """(raw outputs [(bytes, shape, dtype)], report dict, detections, decode)."""
     data, description, (pw, ph) = prepare(model, input)
     options.input_description = description
     options.picture_width = float(pw)
@@ -117,7 +125,7 @@ def simulate(model, input=None, **settings):
     """
     model = _model(model)
     outputs, report, _, _ = _run(model, input, _options(**settings))
-    return outputs, report
+    return arrays(outputs), report
 
 
 def sweep_report(model, input=None, batch_size="0xC000", spi_speed="80M", mode="flash-dual", source="flash",

@@ -4,7 +4,7 @@ See the package docstring (kpusim.__doc__) for every difference from MaixPy.
 """
 
 from . import _kpusim
-from ._core import Model, _options, _run
+from ._core import Model, _options, _run, arrays
 
 _ram_budget = "bare-metal"
 _live = []  # loaded tasks not yet deinit'ed, in load order
@@ -31,16 +31,20 @@ class Task:
     """What kpu.load / kpu.load_flash return (MaixPy's kpu_net). Attributes: model (a
     kpusim.Model), settings (the run keywords), memory (the load's "memory" report: bytes),
     report (the report of the last forward or run_yolo2, the CLI's --json dict), outputs
-    (every output of the last forward as numpy arrays)."""
+    (every output of the last forward or run_yolo2 as numpy arrays, None before)."""
 
     def __init__(self, model, settings):
         self.model = model
         self.settings = settings
         self.report = None
-        self.outputs = None
+        self._outputs = None
         self._yolo = None
         self._deinit = False
         self._ram_used = 0
+
+    @property
+    def outputs(self):
+        return None if self._outputs is None else arrays(self._outputs)
 
     def _check(self):
         if self._deinit:
@@ -98,8 +102,8 @@ def forward(task, img, layer=None):
     if layer is not None:
         raise ValueError("kpu.forward(task, img, layer): stopping at a layer is not supported by kpusim")
     outputs, report, _, _ = _run(task.model, img, _options(**task.settings))
-    task.outputs, task.report = outputs, report
-    return outputs[0].astype("float32")
+    task._outputs, task.report = outputs, report
+    return arrays(outputs[:1])[0].astype("float32")
 
 
 def init_yolo2(task, threshold, nms_value, anchor_num, anchor):
@@ -156,7 +160,7 @@ def run_yolo2(task, img, labels=None):
     options = _options(**task.settings, decode="yolo2", anchors=task._yolo["anchors"],
                        threshold=task._yolo["threshold"], nms=task._yolo["nms"], labels=labels)
     outputs, report, detections, _ = _run(task.model, img, options)
-    task.outputs, task.report = outputs, report
+    task._outputs, task.report = outputs, report
     if not detections:
         return None
     return [Yolo2Object(c, label, s, box, i, len(detections)) for i, (c, label, s, box) in enumerate(detections)]
