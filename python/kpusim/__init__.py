@@ -43,6 +43,9 @@ Deliberate differences from MaixPy:
   raises OSError/ValueError with its own texts.
 - Each forward also simulates the timing; task.report holds the CLI's report of the last run.
 
+numpy is needed where arrays are made or given (simulate, forward, Task.outputs, numpy
+inputs); PIL only to pass PIL images. Import, load, run_yolo2 and sweep work without them.
+
 The simulated K210 is created on the first run and reused by every later run of the process.
 """
 

@@ -165,3 +165,21 @@ def test_bad_arguments_raise_the_documented_exceptions(cli):
         kpu.set_ram_budget("bare-metal")
     with pytest.raises(ValueError):
         kpu.set_ram_budget("plenty")
+
+
+def test_numpy_pictures_are_resized_and_laid_out_as_the_cli_does_for_picture_files(cli, tmp_path):
+    """HxWx3 and HxW arrays go through the library's picture path (resize, planar RGB or
+    grey): equal to the CLI on the same pixels saved as PNG, for a grey and an RGB model."""
+    PIL = pytest.importorskip("PIL.Image")
+    from conftest import shared
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(0, 256, size=(45, 61, 3), dtype=np.uint8)
+    grey = rng.integers(0, 256, size=(33, 20), dtype=np.uint8)
+    PIL.fromarray(rgb).save(tmp_path / "rgb.png")
+    PIL.fromarray(grey).save(tmp_path / "grey.png")
+    mnist = shared("models/mnist_maixpy_v3/mnist.kmodel")
+    for model, array, png in [(mnist, rgb, "rgb.png"), (mnist, grey, "grey.png"), (FACE, rgb, "rgb.png")]:
+        _, dump = cli.report(model, "--input", tmp_path / png)
+        task = kpu.load(model)
+        assert kpu.forward(task, array).tobytes() == dumped(dump), (model, png)
+        kpu.deinit(task)
