@@ -183,3 +183,16 @@ def test_numpy_pictures_are_resized_and_laid_out_as_the_cli_does_for_picture_fil
         task = kpu.load(model)
         assert kpu.forward(task, array).tobytes() == dumped(dump), (model, png)
         kpu.deinit(task)
+
+
+def test_load_flash_reads_the_word_reversed_image_of_flash_image(cli, tmp_path):
+    image = tmp_path / "facedetect_be.kmodel"
+    r = cli.run("flash-image", FACE, "-o", image)
+    assert r.returncode == 0, r.stderr
+    plain = kpu.load_flash(FACE, 0, 0xC000, 60000000)
+    reversed_ = kpu.load_flash(image, 0, 0xC000, 60000000)
+    assert reversed_.model.byte_order == "word_reversed" and plain.model.byte_order == "plain"
+    assert kpu.forward(reversed_, FACE_JPG).tobytes() == kpu.forward(plain, FACE_JPG).tobytes()
+    assert reversed_.report["config"]["modes"] == ["flash-single"]
+    kpu.deinit(plain)
+    kpu.deinit(reversed_)
