@@ -26,7 +26,7 @@ MBNET = shared("models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel")
 MBNET_LABELS = shared("models/mobilenetv1_0.75_imagenet_v3/labels.txt")
 COFFEE = shared("images/coffee.png")
 IRIS = shared("models/iris_v3/iris.kmodel")
-IRIS_V4 = shared("models/iris_v4/iris.kmodel")
+YOLOX_V5 = shared("models/yolox_nano_224_v5/yolox_nano_224.kmodel")
 
 
 class Cli:

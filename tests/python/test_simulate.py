@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import kpusim
-from conftest import FACE, FACE_JPG, MBNET, MBNET_LABELS, COFFEE, IRIS, IRIS_V4
+from conftest import FACE, FACE_JPG, MBNET, MBNET_LABELS, COFFEE, IRIS, YOLOX_V5
 
 
 def test_simulate_report_equals_cli_json_flash_dual(cli):
@@ -83,9 +83,9 @@ def test_bad_settings_raise_value_error_with_the_cli_message(cli):
 
 
 def test_bad_models_and_inputs_raise_value_error(cli):
-    message = cli.error("run", IRIS_V4)
+    message = cli.error("run", YOLOX_V5)
     with pytest.raises(kpusim.KmodelError) as e:
-        kpusim.Model(IRIS_V4)
+        kpusim.Model(YOLOX_V5)
     assert isinstance(e.value, ValueError) and str(e.value) == message
     message = cli.error("run", "/nonexistent/model.kmodel")
     with pytest.raises(ValueError) as e:
