@@ -410,8 +410,8 @@ TEST(V4CpuOps, SoftmaxNewlibExpAndHoistedReciprocal) {
     const auto out = m.get_f(64, 6);
     const std::vector<float> in{1, 2, 3, -1, 0.5f, 0.25f};
     for (int row = 0; row < 2; ++row) {
-        float mx = -std::numeric_limits<float>::max();
-        for (int i = 0; i < 3; ++i) mx = std::max(mx, in[row * 3 + i]);
+        float mx = in[row * 3];
+        for (int i = 1; i < 3; ++i) mx = std::max(mx, in[row * 3 + i]);
         float e[3], sum = 0;
         for (int i = 0; i < 3; ++i) sum += e[i] = cpu::newlib_expf((in[row * 3 + i] - mx) * 0.7f);
         const float r = 1.0f / sum;
