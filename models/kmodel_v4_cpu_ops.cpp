@@ -247,12 +247,12 @@ void check_nnil(const Parser& p, NnilUnaryMethodOp& op) {
     int depth = 0;
     auto need = [&](int n, size_t at) {
         if (depth < n)
-            p.fail(KmodelErrorKind::inconsistent, "body",
+            p.fail(KmodelErrorKind::inconsistent, "program",
                    "nnil stack underflow at program byte " + std::to_string(at));
     };
     auto push = [&](size_t at) {
         if (++depth > static_cast<int>(kNnilStackDepth))
-            p.fail(KmodelErrorKind::inconsistent, "body",
+            p.fail(KmodelErrorKind::inconsistent, "program",
                    "nnil stack overflow (more than 64 entries) at program byte " + std::to_string(at));
     };
     size_t i = 0;
@@ -268,7 +268,7 @@ void check_nnil(const Parser& p, NnilUnaryMethodOp& op) {
         case 0x03: case 0x04: case 0x05: push(at); break;
         case 0x06:
             if (prog.size() - i < 4)
-                p.fail(KmodelErrorKind::truncated, "body", "nnil ldc_r4 at program byte " + std::to_string(at) +
+                p.fail(KmodelErrorKind::truncated, "program", "nnil ldc_r4 at program byte " + std::to_string(at) +
                                                                " lacks its 4-byte constant");
             i += 4;
             push(at);
@@ -284,7 +284,7 @@ void check_nnil(const Parser& p, NnilUnaryMethodOp& op) {
             op.has_ret = true;
             return;
         default:
-            p.fail(KmodelErrorKind::unknown_layer_type, "body",
+            p.fail(KmodelErrorKind::unknown_layer_type, "program",
                    "nnil opcode 0x" + [](unsigned v) {
                        const char* hex = "0123456789abcdef";
                        return std::string{hex[v >> 4], hex[v & 15]};
@@ -313,11 +313,11 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.a = p.range(0, "a", kF32, false);
         o.b = p.range(16, "b", kF32, false);
         o.out = p.range(32, "out", kF32, true);
-        o.op = static_cast<BinaryOpKind>(p.enumeration(48, "binary_op", 5));
-        o.a_shape = p.shape(52, "in_a_shape");
-        o.b_shape = p.shape(68, "in_b_shape");
+        o.op = static_cast<BinaryOpKind>(p.enumeration(48, "op", 5));
+        o.a_shape = p.shape(52, "a_shape");
+        o.b_shape = p.shape(68, "b_shape");
         o.out_shape = p.shape(84, "out_shape");
-        o.fused_activation = p.value_range(100, "fused_activation");
+        o.fused_activation = p.value_range(100, "value_range");
         check_binary(p, o.a, o.b, o.out, o.a_shape, o.b_shape, o.out_shape, 4);
         return make(opcode, o);
     }
@@ -326,7 +326,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.out = p.range(0, "out", kAny, true);
         o.inner_size = p.u32(16, "inner_size");
         o.outer_size = p.u32(20, "outer_size");
-        const uint32_t n = p.u32(24, "inputs_count");
+        const uint32_t n = p.u32(24, "n");
         // n ranges and n dims must be in the body: bounds n before allocating.
         if (uint64_t{n} * 20 > p.size())
             p.fail(KmodelErrorKind::truncated, "inputs", "declares " + std::to_string(n) + " inputs, more than the body holds");
@@ -356,7 +356,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.groups = p.positive(48, "groups");
         o.out_channels = p.count(52, "out_channels");
         o.window = p.window(56);
-        o.fused_activation = p.value_range(96, "fused_activation");
+        o.fused_activation = p.value_range(96, "value_range");
         const auto& s = o.in_shape;
         if (s[1] % o.groups != 0 || o.out_channels % o.groups != 0)
             p.fail(KmodelErrorKind::inconsistent, "groups", "groups does not divide the input and output channels");
@@ -386,17 +386,17 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
     }
     case op_matmul: {
         MatMulOp o;
-        o.a = p.range(0, "input_a", kF32, false);
-        o.b = p.range(16, "input_b", kF32, false);
-        o.out = p.range(32, "output", kF32, true);
+        o.a = p.range(0, "a", kF32, false);
+        o.b = p.range(16, "b", kF32, false);
+        o.out = p.range(32, "out", kF32, true);
         o.a_rows = p.count(48, "a_rows");
         o.a_cols = p.count(52, "a_cols");
         o.b_cols = p.count(56, "b_cols");
-        o.fused_activation = p.value_range(60, "fused_activation");
+        o.fused_activation = p.value_range(60, "value_range");
         o.bias = p.array<float>(68, u(o.b_cols), "bias");
-        p.fits(o.a, p.bounded({u(o.a_rows), u(o.a_cols)}, "a_cols"), 4, "input_a");
-        p.fits(o.b, p.bounded({u(o.a_cols), u(o.b_cols)}, "b_cols"), 4, "input_b");
-        p.fits(o.out, p.bounded({u(o.a_rows), u(o.b_cols)}, "b_cols"), 4, "output");
+        p.fits(o.a, p.bounded({u(o.a_rows), u(o.a_cols)}, "a_cols"), 4, "a");
+        p.fits(o.b, p.bounded({u(o.a_cols), u(o.b_cols)}, "b_cols"), 4, "b");
+        p.fits(o.out, p.bounded({u(o.a_rows), u(o.b_cols)}, "b_cols"), 4, "out");
         p.steps({u(o.a_rows), u(o.a_cols), u(o.b_cols)}, "a_cols");
         return make(opcode, o);
     }
@@ -407,7 +407,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         if (o.out.type != o.in.type)
             p.fail(KmodelErrorKind::inconsistent, "out.datatype", "pad's output datatype differs from its input's");
         o.in_shape = p.shape(32, "in_shape");
-        for (int k = 0; k < 4; ++k) o.paddings[k] = p.padding(48 + 8 * k, "paddings");
+        for (int k = 0; k < 4; ++k) o.paddings[k] = p.padding(48 + 8 * k, "padding");
         o.pad_value_type = p.u32(80, "pad_value");
         const uint32_t storage = p.u32(84, "pad_value");
         std::memcpy(o.pad_value.data(), &storage, 4);
@@ -416,20 +416,20 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         std::array<uint64_t, 4> os{};
         for (int k = 0; k < 4; ++k) {
             const int64_t d = int64_t{o.in_shape[k]} + o.paddings[k].before + o.paddings[k].after;
-            if (d < 0) p.fail(KmodelErrorKind::inconsistent, "paddings", "crops more than the input holds");
+            if (d < 0) p.fail(KmodelErrorKind::inconsistent, "padding", "crops more than the input holds");
             os[k] = static_cast<uint64_t>(d);
         }
-        p.fits(o.out, p.bounded({os[0], os[1], os[2], os[3]}, "paddings"), es, "out");
+        p.fits(o.out, p.bounded({os[0], os[1], os[2], os[3]}, "padding"), es, "out");
         return make(opcode, o);
     }
     case op_reduce: {
         ReduceOp o;
         o.in = p.range(0, "in", kF32, false);
         o.out = p.range(16, "out", kF32, true);
-        o.op = static_cast<ReduceOpKind>(p.enumeration(32, "reduce_op", 3));
+        o.op = static_cast<ReduceOpKind>(p.enumeration(32, "op", 3));
         o.in_shape = p.shape(36, "in_shape");
         o.out_shape = p.shape(52, "out_shape");
-        o.init_value = p.f32(68, "init_value");
+        o.init_value = p.f32(68, "init");
         p.fits(o.in, shape_elements(o.in_shape), 4, "in");
         p.fits(o.out, shape_elements(o.out_shape), 4, "out");
         return make(opcode, o);
@@ -439,11 +439,11 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         ReduceWindow2DOp o;
         o.in = p.range(0, "in", kF32, false);
         o.out = p.range(16, "out", kF32, true);
-        o.op = static_cast<ReduceOpKind>(p.enumeration(32, "reduce_op", 3));
+        o.op = static_cast<ReduceOpKind>(p.enumeration(32, "op", 3));
         o.in_shape = p.shape(36, "in_shape");
         o.window = p.window(52);
-        o.init_value = p.f32(92, "init_value");
-        o.fused_activation = p.value_range(96, "fused_activation");
+        o.init_value = p.f32(92, "init");
+        o.fused_activation = p.value_range(96, "value_range");
         const bool nhwc = opcode == op_cpu_reduce_window2d;
         const auto& s = o.in_shape;
         const auto [oh, ow] = out_hw(p, u(nhwc ? s[1] : s[2]), u(nhwc ? s[2] : s[3]), o.window);
@@ -474,7 +474,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.in_shape = p.shape(32, "in_shape");
         o.out_h = p.count(48, "out_h");
         o.out_w = p.count(52, "out_w");
-        o.mode = static_cast<ResizeMode>(p.enumeration(56, "resize_mode", 1));
+        o.mode = static_cast<ResizeMode>(p.enumeration(56, "mode", 1));
         o.align_corners = (p.u32(60, "align_corners") & 0xff) != 0;
         const uint64_t es = element_size(o.in.type);
         const auto& s = o.in_shape;
@@ -557,7 +557,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         UnaryOp o;
         o.in = p.range(0, "in", kF32, false);
         o.out = p.range(16, "out", kF32, true);
-        o.op = static_cast<UnaryOpKind>(p.enumeration(32, "unary_op", 9));
+        o.op = static_cast<UnaryOpKind>(p.enumeration(32, "op", 9));
         p.fits(o.out, o.in.size / 4, 4, "out");
         return make(opcode, o);
     }
@@ -587,9 +587,9 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
     }
     case op_quantized_matmul: {
         QuantizedMatMulOp o;
-        o.a = p.range(0, "input_a", kU8, false);
-        o.b = p.range(16, "input_b", kU8, false);
-        o.out = p.range(32, "output", kU8, true);
+        o.a = p.range(0, "a", kU8, false);
+        o.b = p.range(16, "b", kU8, false);
+        o.out = p.range(32, "out", kU8, true);
         o.a_rows = p.count(48, "a_rows");
         o.a_cols = p.count(52, "a_cols");
         o.b_cols = p.count(56, "b_cols");
@@ -599,27 +599,27 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.output_shift = p.i32(72, "output_shift");
         o.output_offset = p.i32(76, "output_offset");
         o.bias = p.array<int32_t>(80, u(o.b_cols), "bias");
-        p.fits(o.a, p.bounded({u(o.a_rows), u(o.a_cols)}, "a_cols"), 1, "input_a");
-        p.fits(o.b, p.bounded({u(o.a_cols), u(o.b_cols)}, "b_cols"), 1, "input_b");
-        p.fits(o.out, p.bounded({u(o.a_rows), u(o.b_cols)}, "b_cols"), 1, "output");
+        p.fits(o.a, p.bounded({u(o.a_rows), u(o.a_cols)}, "a_cols"), 1, "a");
+        p.fits(o.b, p.bounded({u(o.a_cols), u(o.b_cols)}, "b_cols"), 1, "b");
+        p.fits(o.out, p.bounded({u(o.a_rows), u(o.b_cols)}, "b_cols"), 1, "out");
         p.steps({u(o.a_rows), u(o.a_cols), u(o.b_cols)}, "a_cols");
         return make(opcode, o);
     }
     case op_quantized_binary: {
         QuantizedBinaryOp o;
-        o.a = p.range(0, "input_a", kU8, false);
-        o.b = p.range(16, "input_b", kU8, false);
-        o.out = p.range(32, "output", kU8, true);
-        o.op = static_cast<BinaryOpKind>(p.enumeration(48, "binary_op", 5));
-        o.a_shape = p.shape(52, "in_a_shape");
-        o.b_shape = p.shape(68, "in_b_shape");
+        o.a = p.range(0, "a", kU8, false);
+        o.b = p.range(16, "b", kU8, false);
+        o.out = p.range(32, "out", kU8, true);
+        o.op = static_cast<BinaryOpKind>(p.enumeration(48, "op", 5));
+        o.a_shape = p.shape(52, "a_shape");
+        o.b_shape = p.shape(68, "b_shape");
         o.out_shape = p.shape(84, "out_shape");
-        o.a_offset = p.i32(100, "input_a_offset");
-        o.a_mul = p.i32(104, "input_a_mul");
-        o.a_shift = p.i32(108, "input_a_shift");
-        o.b_offset = p.i32(112, "input_b_offset");
-        o.b_mul = p.i32(116, "input_b_mul");
-        o.b_shift = p.i32(120, "input_b_shift");
+        o.a_offset = p.i32(100, "a_offset");
+        o.a_mul = p.i32(104, "a_mul");
+        o.a_shift = p.i32(108, "a_shift");
+        o.b_offset = p.i32(112, "b_offset");
+        o.b_mul = p.i32(116, "b_mul");
+        o.b_shift = p.i32(120, "b_shift");
         o.output_offset = p.i32(124, "output_offset");
         o.output_mul = p.i32(128, "output_mul");
         o.output_shift = p.i32(132, "output_shift");
@@ -628,12 +628,12 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
     }
     case op_table_lookup1d: {
         TableLookup1DOp o;
-        o.in = p.range(0, "input", kU8, false);
+        o.in = p.range(0, "in", kU8, false);
         o.table = p.range(16, "table", kU8, false);
-        o.out = p.range(32, "output", kU8, true);
+        o.out = p.range(32, "out", kU8, true);
         if (o.table.size < 256)
             p.fail(KmodelErrorKind::out_of_bounds, "table", "the table holds fewer than 256 entries");
-        p.fits(o.out, o.in.size, 1, "output");
+        p.fits(o.out, o.in.size, 1, "out");
         return make(opcode, o);
     }
     case op_conv2d_transpose: {
@@ -644,7 +644,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.out_shape = p.shape(48, "out_shape");
         o.groups = p.positive(64, "groups");
         o.window = p.window(68);
-        o.fused_activation = p.value_range(108, "fused_activation");
+        o.fused_activation = p.value_range(108, "value_range");
         const auto& s = o.in_shape;
         const auto& os = o.out_shape;
         if (s[1] % o.groups != 0 || os[1] % o.groups != 0)
@@ -667,7 +667,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         o.program.assign(body + std::min<uint64_t>(32, body_size), body + std::min<uint64_t>(32, body_size) + len);
         check_nnil(p, o);
         p.fits(o.out, o.in.size / 4, 4, "out");
-        p.steps({o.in.size / 4, std::max<uint64_t>(o.steps, 1)}, "body");
+        p.steps({o.in.size / 4, std::max<uint64_t>(o.steps, 1)}, "program");
         return make(opcode, o);
     }
     case op_cpu_conv2d:
@@ -679,7 +679,7 @@ std::shared_ptr<const CpuNode> parse_cpu_node(uint32_t opcode, const uint8_t* bo
         const int32_t oc = dw ? s[3] : p.count(48, "out_channels");
         const uint64_t base = dw ? 48 : 52;
         const Window2D win = p.window(base);
-        const ValueRange act = p.value_range(base + 40, "fused_activation");
+        const ValueRange act = p.value_range(base + 40, "value_range");
         const auto [oh, ow] = out_hw(p, u(s[1]), u(s[2]), win);
         const uint64_t taps = dw ? 1 : u(s[3]);
         const uint64_t nw = p.bounded({u(oc), u(win.filter_h), u(win.filter_w), taps}, "weights");

@@ -29,7 +29,10 @@
 //     `inconsistent` (field "filter_h");
 //   - nnil programs are checked statically (they are straight-line): unknown opcodes
 //     (`unknown_layer_type`), a truncated ldc_r4 (`truncated`), stack underflow or more than 64
-//     entries (`inconsistent`), all with field "body"; a program without ret writes nothing.
+//     entries (`inconsistent`), all with field "program"; a program without ret writes nothing.
+// Field names are spelled as in kmodel-spec §9.3's table (a, b, out, in, op, a_shape,
+// value_range, padding_h, init, mode, ...); a range's enums are "<range>.memory_type" and
+// "<range>.datatype"; concat's input ranges are "inputs", their count "n".
 // Opcodes parse_cpu_node does not take: kpu_upload / kpu_conv2d (`unsupported_layer`, they are
 // the platform's), anything undefined (`unknown_layer_type`).
 #pragma once

@@ -410,8 +410,8 @@ TEST(V4CpuOps, SoftmaxNewlibExpAndHoistedReciprocal) {
     const auto out = m.get_f(64, 6);
     const std::vector<float> in{1, 2, 3, -1, 0.5f, 0.25f};
     for (int row = 0; row < 2; ++row) {
-        float mx = -std::numeric_limits<float>::max();
-        for (int i = 0; i < 3; ++i) mx = std::max(mx, in[row * 3 + i]);
+        float mx = in[row * 3];
+        for (int i = 1; i < 3; ++i) mx = std::max(mx, in[row * 3 + i]);
         float e[3], sum = 0;
         for (int i = 0; i < 3; ++i) sum += e[i] = cpu::newlib_expf((in[row * 3 + i] - mx) * 0.7f);
         const float r = 1.0f / sum;
@@ -578,13 +578,13 @@ TEST(V4CpuOps, NnilClampOfAffine) {
 TEST(V4CpuOps, NnilMalformedProgramsAreRefusedAtParse) {
     Mem m;
     auto parse = [&](std::vector<uint8_t> prog) { m.parse(0x14, nnil_unary_method_body({F(0, 3), F(64, 3), prog})); };
-    expect_error([&] { parse({0x03, 0x40, 0xA0}); }, KmodelErrorKind::inconsistent, "body");  // underflow
-    expect_error([&] { parse({0xA0}); }, KmodelErrorKind::inconsistent, "body");              // ret on empty
+    expect_error([&] { parse({0x03, 0x40, 0xA0}); }, KmodelErrorKind::inconsistent, "program");  // underflow
+    expect_error([&] { parse({0xA0}); }, KmodelErrorKind::inconsistent, "program");              // ret on empty
     std::vector<uint8_t> deep(65, 0x05);
     deep.push_back(0xA0);
-    expect_error([&] { parse(deep); }, KmodelErrorKind::inconsistent, "body");  // 65 entries
-    expect_error([&] { parse({0x03, 0x06, 0, 0}); }, KmodelErrorKind::truncated, "body");
-    expect_error([&] { parse({0x03, 0x07, 0xA0}); }, KmodelErrorKind::unknown_layer_type, "body");
+    expect_error([&] { parse(deep); }, KmodelErrorKind::inconsistent, "program");  // 65 entries
+    expect_error([&] { parse({0x03, 0x06, 0, 0}); }, KmodelErrorKind::truncated, "program");
+    expect_error([&] { parse({0x03, 0x07, 0xA0}); }, KmodelErrorKind::unknown_layer_type, "program");
     std::vector<uint8_t> ok(64, 0x05);
     ok.push_back(0xA0);
     EXPECT_NO_THROW(parse(ok));  // exactly 64 entries

@@ -194,7 +194,7 @@ TEST(V4CpuOpsMalformed, RangesOutsideTheirMemoryOrOfBadKind) {
     expect_error([&] { parse(0x00, b); }, KmodelErrorKind::out_of_bounds, "b");
     b = body;
     poke_u32(b, 48, 6);
-    expect_error([&] { parse(0x00, b); }, KmodelErrorKind::inconsistent, "binary_op");
+    expect_error([&] { parse(0x00, b); }, KmodelErrorKind::inconsistent, "op");
 }
 
 TEST(V4CpuOpsMalformed, ShapesThatOverflowOrExceedTheRanges) {
@@ -238,11 +238,11 @@ TEST(V4CpuOpsMalformed, ShapesThatOverflowOrExceedTheRanges) {
 }
 
 TEST(V4CpuOpsMalformed, BadEnumsAndIndices) {
-    expect_error([&] { parse(0x0E, unary_body({F(0, 4), F(64, 4), 10})); }, KmodelErrorKind::inconsistent, "unary_op");
+    expect_error([&] { parse(0x0E, unary_body({F(0, 4), F(64, 4), 10})); }, KmodelErrorKind::inconsistent, "op");
     expect_error([&] { parse(0x07, reduce_body({F(0, 6), F(64, 2), 4, {1, 1, 2, 3}, {1, 1, 2, 1}, 0})); },
-                 KmodelErrorKind::inconsistent, "reduce_op");
+                 KmodelErrorKind::inconsistent, "op");
     expect_error([&] { parse(0x0A, resize_image_body({F(0, 6), F(64, 35), {1, 1, 2, 3}, 5, 7, 2, false})); },
-                 KmodelErrorKind::inconsistent, "resize_mode");
+                 KmodelErrorKind::inconsistent, "mode");
     expect_error([&] { parse(0x0C, transpose_body({F(0, 6), F(64, 6), {1, 2, 3, 1}, {0, 0, 1, 2}})); },
                  KmodelErrorKind::inconsistent, "perm");
     expect_error([&] { parse(0x0D, strided_slice_body({B(0, 6), B(64, 3), {1, 1, 1, 6}, {0, 0, 0, 5}, {1, 1, 1, 0},
@@ -254,7 +254,7 @@ TEST(V4CpuOpsMalformed, BadEnumsAndIndices) {
     expect_error([&] { parse(0x12, table_lookup1d_body({B(0, 3), {kConst, kU8, 0, 255}, B(16, 3)})); },
                  KmodelErrorKind::out_of_bounds, "table");
     auto qb = quantized_binary_body({{B(0, 4), B(16, 4), B(32, 4), 9, {1, 1, 1, 4}, {1, 1, 1, 4}, {1, 1, 1, 4}}});
-    expect_error([&] { parse(0x11, qb); }, KmodelErrorKind::inconsistent, "binary_op");
+    expect_error([&] { parse(0x11, qb); }, KmodelErrorKind::inconsistent, "op");
     std::vector<uint8_t> concat = concat_body({B(256, 10), 1, 2, {B(0, 4)}, {2}});
     poke_u32(concat, 24, 0x10000000);  // inputs_count far beyond the body
     expect_error([&] { parse(0x01, concat); }, KmodelErrorKind::truncated, "inputs");

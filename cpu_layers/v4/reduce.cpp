@@ -105,8 +105,9 @@ void run(const SoftmaxOp& o, const Memories& m) {
     const uint64_t inner = uint64_t(o.inner_size);
     for (uint64_t row = 0; row < uint64_t(o.outer_size); ++row) {
         const uint64_t b = row * inner;
-        float max = std::numeric_limits<float>::lowest();
-        for (uint64_t i = 0; i < inner; ++i) max = rv_fmax(max, ld(in, b + i));
+        if (inner == 0) continue;
+        float max = ld(in, b);  // the chain starts at the row's first element
+        for (uint64_t i = 1; i < inner; ++i) max = rv_fmax(max, ld(in, b + i));
         float sum = 0;
         for (uint64_t i = 0; i < inner; ++i) {
             const float e = cpu::newlib_expf(canon(canon(ld(in, b + i) - max) * o.beta));

@@ -11,7 +11,7 @@
 //   - dequantize: s = 1/scale, z = -zero_point * s, out = fma(q, s, z);
 //   - quantize: t = fma(x, scale, zero_point); pairs round half to even, an odd last element
 //     half away from zero; saturating to int32 (NaN -> INT32_MAX), then clamped to 0..255;
-//   - softmax: fmax chain from -FLT_MAX, e = newlib expf((x - max) * beta), sequential sum,
+//   - softmax: fmax chain from the row's first element, e = newlib expf((x - max) * beta), sequential sum,
 //     out = e * (1/sum); reduce mean multiplies every float of the output range by
 //     out_count / in_count; reduce_window2d mean divides by the in-bounds tap count;
 //   - resize_image bilinear: §16's reassociated form; uint8 results truncate (fcvt.wu.s rtz,
@@ -30,9 +30,10 @@
 //
 // Overlapping ranges: every kernel loads and stores each element from and to the memories
 // directly, in the loop order of the C++ kernel (outputs written in output order, softmax's
-// three passes, reduce's fill-then-fold, conv2d_transpose's fill-scatter-clamp, transpose
-// iterating over the input), so an in-place or overlapping node gives what the chip gives as
-// long as that loop order is the chip's. memory_copy moves the words with memmove (what
+// three passes, reduce's fill-then-fold, conv2d_transpose's fill-scatter-clamp), so an in-place or overlapping node gives what the chip gives as
+// long as that loop order is the chip's. transpose walks the input in row-major order and
+// scatters (an assumption: nncase versions differ in this loop, which only matters when in and
+// out overlap, and no compiler output transposes in place). memory_copy moves the words with memmove (what
 // std::copy of floats compiles to), so an overlapping copy gives the source's bytes.
 //
 // Errors: execute() re-checks that every range of the node lies in `mem` (sizes and non-null
