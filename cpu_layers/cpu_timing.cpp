@@ -72,8 +72,8 @@ uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p, cons
     return static_cast<uint64_t>(std::llround(p.layer_overhead + c.per_unit * static_cast<double>(c.work)));
 }
 
-uint64_t download_cycles(uint64_t bytes, const CpuTimingParameters& p) {
-    return static_cast<uint64_t>(std::llround(p.upload_per_byte * static_cast<double>(bytes)));
+uint64_t download_cycles(uint64_t bytes, const v4::V4CpuTimingParameters& v4) {
+    return static_cast<uint64_t>(std::llround(v4.download_per_byte * static_cast<double>(bytes)));
 }
 
 uint64_t input_upload_cycles(const ModelInput& in, const CpuTimingParameters& p) {

@@ -35,9 +35,9 @@ struct CpuTimingParameters {
 uint64_t cpu_layer_cycles(const Layer& layer, const CpuTimingParameters& p, const v4::V4CpuTimingParameters& v4);
 
 /// CPU cycles of V4's kpu_download of `bytes` output bytes (spec §9.4): the CPU reads the KPU
-/// RAM layout and stores dense bytes, the converse of the upload's conversion, so it is
-/// charged at upload_per_byte [derived: no measurement isolates it].
-uint64_t download_cycles(uint64_t bytes, const CpuTimingParameters& p);
+/// RAM layout and stores dense bytes, v4.download_per_byte each (calibrated on nncase#95, see
+/// sim/calibration.h kV4CpuTiming).
+uint64_t download_cycles(uint64_t bytes, const v4::V4CpuTimingParameters& v4);
 
 /// CPU cycles to put the model input in place (spec §7.4 step 3): a DMA when the first KPU
 /// layer's width is a multiple of 64, else the CPU's conversion into the KPU RAM layout;

@@ -1,5 +1,8 @@
 #include "models/kmodel_v4_builder.h"
 
+#include <stdexcept>
+#include <string>
+
 #include <cstring>
 
 namespace kpusim::v4build {
@@ -348,6 +351,59 @@ std::vector<uint8_t> V4Builder::build() const {
         if (!(drop_last_padding && i + 1 == nodes.size())) f.resize(f.size() + pad8(f.size()), 0);
     }
     return f;
+}
+
+// ---- K210 ops -----------------------------------------------------------------------------------
+
+std::vector<uint8_t> kpu_upload_body(const Range& in, const Range& out, const Shape4& in_shape) {
+    std::vector<uint8_t> b;
+    put_range(b, in);
+    put_range(b, out);
+    for (int32_t d : in_shape) put_u32(b, static_cast<uint32_t>(d));
+    return b;
+}
+
+std::vector<uint8_t> kpu_conv2d_body(const KpuConvDesc& d, uint64_t body_offset, uint32_t batches,
+                                     const Range& main_mem_output) {
+    if (d.weights.size() != d.weight_count())
+        throw std::invalid_argument("kpu_conv2d_body: " + std::to_string(d.weights.size()) +
+                                    " weights for a layer that needs " + std::to_string(d.weight_count()));
+    // Zero bytes until the absolute offset is a multiple of `alignment`; returns their count.
+    auto padding = [](uint64_t at, uint64_t alignment) { return static_cast<uint32_t>((alignment - at % alignment) % alignment); };
+    const uint64_t fixed_end = body_offset + 120;
+    const uint32_t p1 = padding(fixed_end, 256);
+    const uint64_t bn_end = fixed_end + p1 + 8ull * d.bn.size();
+    const uint32_t p2 = padding(bn_end, 256);
+    const uint64_t act_end = bn_end + p2 + 144;
+    const uint32_t p3 = padding(act_end, 256);
+
+    KpuConvDesc desc = d;
+    desc.main_mem_out.reset();
+    desc.overrides.clear();
+    desc.set("bwsx_base_addr", p1).set("active_addr", p2).set("para_start_addr", p3);
+    for (const ArgOverride& o : d.overrides) desc.overrides.push_back(o);
+    const std::array<uint64_t, 12> words = encode_layer_argument(desc, true);
+
+    std::vector<uint8_t> b;
+    put_range(b, main_mem_output);
+    put_u32(b, batches);
+    put_u32(b, 0);  // reserved0
+    for (uint64_t w : words) {
+        put_u32(b, static_cast<uint32_t>(w));
+        put_u32(b, static_cast<uint32_t>(w >> 32));
+    }
+    b.resize(b.size() + p1, 0);
+    for (const BnEntry& e : d.bn) {
+        const uint64_t w = encode_bn(e);
+        put_u32(b, static_cast<uint32_t>(w));
+        put_u32(b, static_cast<uint32_t>(w >> 32));
+    }
+    b.resize(b.size() + p2, 0);
+    const std::vector<uint8_t> act = encode_activation(d.act);
+    b.insert(b.end(), act.begin(), act.end());
+    b.resize(b.size() + p3, 0);
+    b.insert(b.end(), d.weights.begin(), d.weights.end());
+    return b;
 }
 
 }  // namespace kpusim::v4build

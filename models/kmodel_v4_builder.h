@@ -2,7 +2,8 @@
 // CPU operation can be put in a tiny valid file, and any raw field overridden (poke_* or a
 // truncated body) to make a malformed one.
 //
-// Deliberately independent of the V4 reader and of models/kmodel_v4_cpu_ops.h: the
+// The K210 nodes' layer argument, BN and activation tables come from the V3 builder's own
+// encoders (models/kmodel_v3_builder.h). Deliberately independent of the V4 reader and of models/kmodel_v4_cpu_ops.h: the
 // descriptions below are plain field lists in FILE encoding (memory_type 0 const / 1 main /
 // 2 kpu, datatype 0 float32 / 1 uint8, shapes as 4 x i32), and each body writer lays the
 // fields out at the byte offsets of §9.3 itself.
@@ -19,6 +20,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "models/kmodel_v3_builder.h"
 
 namespace kpusim::v4build {
 
@@ -259,8 +262,20 @@ struct CpuQuantizedConv2DDesc {  // 0x1004; depthwise 0x1005 ignores out_channel
 std::vector<uint8_t> cpu_quantized_conv2d_body(const CpuQuantizedConv2DDesc& d);
 std::vector<uint8_t> cpu_quantized_depthwise_conv2d_body(const CpuQuantizedConv2DDesc& d);
 
-// ---- K210 ops ----------------------------------------------------------------------------------
-// kpu_upload (0x2001) and kpu_conv2d (0x2002) body writers belong here (the platform's owner
-// adds them); a Node with a hand-made body works meanwhile.
+// ---- K210 ops (spec §9.4) --------------------------------------------------------------------
+
+/// kpu_upload body (48 bytes): input range (main, uint8), output range (kpu), in_shape NCHW.
+std::vector<uint8_t> kpu_upload_body(const Range& in, const Range& out, const Shape4& in_shape);
+
+/// kpu_conv2d body as nncase 0.2 writes it, for a body that starts at absolute file offset
+/// `body_offset` (V4Builder::body_offset): main_mem_output (all zeros = none), batches,
+/// reserved0 = 0, the layer argument (d's fields as the V3 builder encodes them,
+/// image_src_addr = d.in_row, image_dst_addr = d.out_row) whose bwsx_base_addr, active_addr
+/// and para_start_addr hold the paddings P1, P2, P3 that put the BN table, the activation
+/// table and the weights on absolute 256-byte boundaries, then those blobs. 8-bit weights
+/// (d.weights) only; d.main_mem_out is ignored (V4 outputs through `main_mem_output`);
+/// d.overrides apply last. The container adds the final padding to 8 bytes.
+std::vector<uint8_t> kpu_conv2d_body(const KpuConvDesc& d, uint64_t body_offset, uint32_t batches = 1,
+                                     const Range& main_mem_output = {kConst, kF32, 0, 0});
 
 }  // namespace kpusim::v4build

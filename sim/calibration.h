@@ -93,6 +93,9 @@ inline constexpr v4::V4CpuTimingParameters kV4CpuTiming{
     /*resize_per_element=*/40.0,           // [est] four loads, five fused ops, conversions
     /*nnil_per_instruction=*/6.0,          // [est] byte dispatch and a stack access
     /*scatter_per_tap=*/6.0,               // [est] load, fmadd, store
+    /*download_per_byte=*/34.24,           // [fit] nncase#95: the 16-channel 160x120 conv with a
+                                          //   main-memory output took 26.563 ms against 0.268 ms
+                                          //   without: (26.563 - 0.268) ms x 400 MHz / 307,200 bytes
 };
 
 }  // namespace kpusim

@@ -484,7 +484,7 @@ void K210::run_kpu_layer(Job& job, const Layer& layer, const KpuConvOp& conv, co
     const uint64_t bytes = uint64_t{conv.batches} * a.out_channels() * a.out_height() * a.out_width();
     if (s.compute_outputs) download_outputs(conv, mem.kpu_ram, mem.main);
     // kpu_download: the CPU reads the KPU RAM layout and stores dense bytes into main memory.
-    const uint64_t cycles = cpu::download_cycles(bytes, s.parameters.cpu);
+    const uint64_t cycles = cpu::download_cycles(bytes, s.parameters.v4_cpu);
     t.cpu_cycles += cycles;
     job.cpu.advance(cycles_to_ps(cycles, s.cpu_hz));
     uint64_t wait = charge(job, cpu_kpu_ram_port, tlm::TLM_READ_COMMAND,

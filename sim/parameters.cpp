@@ -52,6 +52,7 @@ std::vector<Entry> entries(Parameters& p) {
         {"v4_cpu.resize_per_element", &p.v4_cpu.resize_per_element},
         {"v4_cpu.nnil_per_instruction", &p.v4_cpu.nnil_per_instruction},
         {"v4_cpu.scatter_per_tap", &p.v4_cpu.scatter_per_tap},
+        {"v4_cpu.download_per_byte", &p.v4_cpu.download_per_byte},
         {"load.copy_verify_cycles_per_byte", &p.load.copy_verify_cycles_per_byte},
         {"load.load_flash_overhead_cycles", nullptr, &p.load.load_flash_overhead_cycles},
         {"runner.command_cycles", nullptr, &p.runner.command_cycles},

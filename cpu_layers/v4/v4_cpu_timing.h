@@ -38,6 +38,9 @@ struct V4CpuTimingParameters {
     double resize_per_element;             ///< resize_image bilinear (4 loads, 5 fused ops)
     double nnil_per_instruction;           ///< one nnil bytecode step (dispatch + stack)
     double scatter_per_tap;                ///< conv2d_transpose: load, fmadd, store per tap
+    /// kpu_conv2d's main-memory output: the CPU's kpu_download, per output byte (it reads the
+    /// KPU RAM layout and stores dense bytes; see cpu::download_cycles).
+    double download_per_byte;
 };
 
 /// CPU cycles of one V4 CPU node: llround(v3.layer_overhead + sum of work x per-unit cost):
