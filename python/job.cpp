@@ -1,5 +1,7 @@
 #include "python/job.h"
 
+#include "sim/decode_choice.h"
+
 #include <sstream>
 
 #include "kpu_core/activation.h"
@@ -83,32 +85,22 @@ JobResult run_job(const LoadedModel& m, const std::vector<uint8_t>& input, const
     report.byte_order = m.byte_order;
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        const DecodeKind kind = o.decode.empty() ? guess_decode(outputs.front().shape) : parse_decode_kind(o.decode);
-        report.decode = to_string(kind);
-        if (kind == DecodeKind::classify) {
-            report.top = top_k(outputs.front().as_floats(), o.top);
-            report.detections = decode_classify(outputs.front(), o.top, report.labels);
-        } else if (kind == DecodeKind::yolo2) {
-            Yolo2Params params;
-            const Shape& sh = outputs.front().shape;
-            if (!o.anchors.empty()) {
-                params.anchors = parse_anchors(o.anchors);
-            } else {
-                for (uint32_t anchors : {5u, 9u})
-                    if (sh.c % anchors == 0 && sh.c / anchors >= 6) {
-                        params.anchors = default_anchors(anchors, sh.c / anchors - 5);
-                        if (!params.anchors.empty()) break;
-                    }
-                if (params.anchors.empty())
-                    throw InputError("no built-in anchors for a " + std::to_string(sh.c) +
-                                     "-channel YOLOv2 output: give --anchors w,h,w,h,...");
-            }
-            if (o.threshold >= 0) params.threshold = o.threshold;
-            if (o.nms >= 0) params.nms = o.nms;
-            const float pw = o.picture_width > 0 ? o.picture_width : static_cast<float>(m.model.input.shape.w);
-            const float ph = o.picture_height > 0 ? o.picture_height : static_cast<float>(m.model.input.shape.h);
-            report.detections = decode_yolo2(outputs.front(), params, report.labels, pw, ph);
-        }
+        // The CLI's decoding step (sim/decode_choice.h): same guesses, fallbacks and warnings.
+        DecodeRequest request;
+        request.decode = o.decode;
+        if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
+        request.threshold = o.threshold;
+        request.nms = o.nms;
+        request.top = o.top;
+        request.picture_width = o.picture_width > 0 ? o.picture_width : static_cast<float>(m.model.input.shape.w);
+        request.picture_height = o.picture_height > 0 ? o.picture_height : static_cast<float>(m.model.input.shape.h);
+        DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
+        report.decode = to_string(decoded.kind);
+        report.top = std::move(decoded.top);
+        report.detections = std::move(decoded.detections);
+        report.anchors = std::move(decoded.anchors);
+        report.anchors_source = std::move(decoded.anchors_source);
+        report.warnings = std::move(decoded.warnings);
     }
     JobResult r;
     r.report_json = to_json(report).dump();
