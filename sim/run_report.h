@@ -52,10 +52,12 @@ struct RunReport {
 /// with several ("--mode all"): a "modes" array of objects with those keys. Always
 /// "schema_version", "config" (every resolved setting), "model", "outputs" and, when asked,
 /// "top_k". Keys keep a fixed order (nlohmann::ordered_json) so two reports diff cleanly.
+/// Each run's "basis" {"load_ms", "forward_ms"} and each layer's "basis" say how the figure
+/// was obtained: "calibrated", "derived" or "projection" (sim/provenance.h).
 nlohmann::ordered_json to_json(const RunReport& report);
 
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for
-/// several modes), totals.
+/// several modes; one run: with each layer's basis), totals (with the load and forward basis).
 std::string to_text(const RunReport& report);
 
 /// Write each output as output_N.bin (raw little-endian, its own dtype) and outputs.json
