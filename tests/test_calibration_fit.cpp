@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 
 #include "common/errors.h"
@@ -161,4 +162,28 @@ TEST(CalibrationFit, SixteenBitFloorIsTheWeightFetch) {
     const kpu::KpuLayerCycles eight = kpu::kpu_layer_cycles(arg_for(64), true, false, p);
     EXPECT_EQ(eight.weight_bytes, 128u * 128 * 9);
     EXPECT_EQ(eight.overhead, static_cast<uint64_t>(std::llround(p.layer_overhead)));
+}
+
+TEST(CalibrationFit, CliWritesRowsAndTheFittedFile) {
+    const std::string rows_path = "/tmp/kpusim_calibrate_rows.json", params_path = "/tmp/kpusim_calibrate_params.json";
+    std::filesystem::remove(rows_path);
+    std::filesystem::remove(params_path);
+    const std::string cmd = std::string(KPUSIM_BINARY) + " calibrate --fit --output " + params_path + " --json " +
+                            rows_path + " > /dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream rf(rows_path);
+    ASSERT_TRUE(rf);
+    const nlohmann::json rows = nlohmann::json::parse(rf);
+    ASSERT_EQ(rows.at("rows").size(), load_measurements(kData).points.size());
+    for (const auto& r : rows.at("rows")) {
+        for (const char* key : {"id", "source", "setting", "predicted_ms", "measured_ms", "error_pct", "in_fit", "loo_error_pct"})
+            EXPECT_TRUE(r.contains(key)) << key << " in " << r.dump();
+        const double err = 100 * (r.at("predicted_ms").get<double>() - r.at("measured_ms").get<double>()) /
+                           r.at("measured_ms").get<double>();
+        EXPECT_NEAR(r.at("error_pct").get<double>(), err, 1e-9) << r.at("id");
+    }
+    EXPECT_EQ(rows.at("not_reproduced").size(), 1u);
+    Parameters written = Parameters::defaults();
+    written.load_file(params_path);
+    expect_same(written, committed(), Parameters::keys());
 }
