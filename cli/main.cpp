@@ -8,7 +8,7 @@
 //              [--arg-x-rule board|nncase] [--strict-sdk]
 //   kpusim compare [MODEL --input FILE | --outputs DIR] --capture FILE [--tolerance X]
 //              [--capture-format auto|raw|text|dump] [--output N] [--json FILE]
-//   kpusim calibrate
+//   kpusim calibrate [--fit] [--json FILE] [--markdown]
 //
 // Exit codes: cli/exit_codes.h (README "Exit codes"). An output named "-" goes to standard
 // output and the human text to stderr (cli/stdout_outputs.h).
@@ -30,6 +30,7 @@
 #include "models/read_file.h"
 #include "sim/atomic_file.h"
 #include "sim/calibration_bench.h"
+#include "sim/calibration_fit.h"
 #include "sim/classification.h"
 #include "sim/compare.h"
 #include "sim/dataset_run.h"
@@ -312,6 +313,16 @@ int sc_main(int argc, char** argv) {
 
     CLI::App* calibrate = app.add_subcommand(
         "calibrate", "Print the timing model's predictions against the published measurements");
+    kpusim::CalibrateOptions cal;
+    cal.data_dir = KPUSIM_CALIBRATION_DIR "/measurements";
+    cal.output = KPUSIM_CALIBRATION_DIR "/parameters.json";
+    cal.shared_dir = KPUSIM_DEFAULT_SHARED_DIR;
+    calibrate->add_flag("--fit", cal.fit, "fit the calibrated constants to the measurements and write the parameter file");
+    calibrate->add_option("--output", cal.output, "with --fit: the parameter file to write (default: calibration/parameters.json)");
+    calibrate->add_option("--json", cal.json, "also write one row per measurement as JSON to this file");
+    calibrate->add_option("--data", cal.data_dir, "the measurement files (default: calibration/measurements)");
+    calibrate->add_option("--params", cal.params_file, "evaluate (and fit from) this parameter file instead of the defaults");
+    calibrate->add_flag("--markdown", cal.markdown, "print the table as Markdown (the README's table)");
     run->add_option("--params", o.params_file,
                     "load timing parameters from this JSON file (keys as in the report's config.parameters)");
     run->add_option("--set", o.sets,
@@ -335,7 +346,7 @@ int sc_main(int argc, char** argv) {
         return kpusim::cli::report_error(e.what());
     }
     try {
-        if (calibrate->parsed()) return kpusim::print_calibration(std::cout, KPUSIM_DEFAULT_SHARED_DIR);
+        if (calibrate->parsed()) return kpusim::calibrate_command(cal, std::cout);
         using kpusim::cli::text_stream;
         if (sweep->parsed()) return kpusim::sweep_command(sw, text_stream({{"--csv", sw.csv}, {"--json", sw.json}}));
         if (compare->parsed()) return kpusim::compare_command(cmp, text_stream({{"--json", cmp.json}}));

@@ -1,10 +1,15 @@
 // THE table of calibrated and estimated timing constants of kpusim, in one place: the default
 // values of the parameter set (sim/parameters.h), which a run may override key by key.
 //
+// The fitted values ([fit ...], [meas]) are exactly calibration/parameters.json, which
+// `kpusim calibrate --fit` computes from the measurement files calibration/measurements/*.json
+// (sim/calibration_fit.h); tests/test_calibration_fit.cpp refits and checks both (1e-9
+// relative). After a refit, copy the file's values here.
+//
 // Each value says where it comes from:
 //   [fit C2]  least-squares fit to the per-layer trace of kendryte/nncase issue #77
-//             (timing.md Part B row C2; the fit is reproduced by `kpusim calibrate` and
-//             described in docs/calibration.md);
+//             (timing.md Part B row C2; docs/calibration.md);
+//   [fit C3]  fit to the 16-bit single-conv sizes of bbs.sipeed.com topic 691 (row C3);
 //   [fit C1]  set so that MobileNetV1-0.75 at CPU 481 / KPU 398 MHz gives the published
 //             RAM-mode forward (40 ms) or load (421 ms) (timing.md Part B row C1);
 //   [meas]    a direct measurement;
@@ -35,19 +40,28 @@ inline constexpr Calibration kCalibration{
     // [fit C2] weighted least squares (relative error) over the 23 KPU layers of the C2
     // trace, KPU at 400 MHz (Kendryte demo default; a free-clock fit gives ~392 MHz,
     // timing.md C.1). Normal convolutions within 2.5 %, depthwise within 4.3 %, total
-    // within 0.2 % (docs/calibration.md).
+    // within 0.2 %; leave-one-out worst 9.2 % (layer 0) (docs/calibration.md).
+    // Depthwise or not is read from each layer argument's depth_wise_layer bit.
     kpu::KpuTimingParameters{
-        /*cycles_per_row_op=*/1.020,
-        /*cycles_per_output_row=*/1.260,
-        /*cycles_per_weight_byte=*/1.376,
-        /*cycles_per_output_byte=*/5.080,  // [fit C2] one point: layer 22's 9,000-byte output
-        /*layer_overhead=*/15060.0,
-        /*depthwise_layer_overhead=*/2678.0,
+        /*cycles_per_row_op=*/1.0201656329162594,
+        /*cycles_per_output_row=*/1.2601472766199449,
+        /*cycles_per_weight_byte=*/1.3764754339832095,
+        /*cycles_per_output_byte=*/5.080414739655611,  // [fit C2] one point: layer 22's 9,000-byte output
+        /*layer_overhead=*/15059.862416892436,
+        /*depthwise_layer_overhead=*/2677.5918792213347,
+        // ---- 16-bit weights, in KPU cycles: [fit C3] least squares over C3's ten sizes with
+        // the weight fetch overlapped (time = max(compute + write-back, fetch) + overhead);
+        // every size within 2 %, leave-one-out within 2.6 %. The write-back uses the 8-bit
+        // cycles_per_output_row (C3 cannot separate it). Depthwise 16-bit: not measured.
+        /*w16_cycles_per_row_op=*/1.0237237108719308,
+        /*w16_cycles_per_pass=*/3.27060950639357,
+        /*w16_cycles_per_weight_byte=*/0.19498692592785485,
+        /*w16_layer_overhead=*/44196.015500790934,
     },
     // ---- CPU, in CPU cycles --------------------------------------------------------------
     cpu::CpuTimingParameters{
         /*layer_overhead=*/400.0,            // [est] ai_step entry and dispatch, ~1 us
-        /*dequantize_per_element=*/17.91,    // [meas] C2: 9,000 values in 0.404 ms at 400 MHz,
+        /*dequantize_per_element=*/17.91111111111111,  // [meas] C2: 9,000 values in 0.404 ms at 400 MHz,
                                              //        less the 400-cycle dispatch
         /*quantize_per_element=*/22.0,       // [est] dequantize plus a rounding and a clamp
         /*table_per_element=*/6.0,           // [est] load, table load, store
@@ -58,14 +72,14 @@ inline constexpr Calibration kCalibration{
         /*l2_norm_per_element=*/12.0,        // [est] fma pass plus scaling pass
         /*fc_per_mac=*/4.0,                  // [est] two float loads and an fmadd
         /*copy_per_byte=*/2.0,               // [est] byte copy loop
-        /*upload_per_byte=*/6.83,  // [fit C1] the forward's residual after the KPU
+        /*upload_per_byte=*/6.803987902911988,   // [fit C1] the forward's residual after the KPU
                                              //        and the other CPU layers (calibration.md)
-        /*dma_per_byte=*/0.571,              // [meas] nncase#95: a 320x240x3 input DMA'd in 329 us
+        /*dma_per_byte=*/0.5711805555555555,  // [meas] nncase#95: a 320x240x3 input DMA'd in 329 us
                                              //        at 400 MHz (V4 runtime; kmodel-spec §11)
     },
     // ---- load ----------------------------------------------------------------------------
     LoadParameters{
-        /*copy_verify_cycles_per_byte=*/44.22,  // [fit C1] load 421 ms
+        /*copy_verify_cycles_per_byte=*/44.215986213904486,  // [fit C1] load 421 ms
         /*load_flash_overhead_cycles=*/400'000,  // [est] ~1 ms at 400 MHz ("a few ms", C.3)
     },
     // ---- flash runner ----------------------------------------------------------------------

@@ -24,8 +24,7 @@ constexpr double kC2TotalMs = 12.732;
 constexpr double kC1ForwardMs = 40.0;
 constexpr double kC1LoadMs = 421.0;
 
-RunResult timing_run(const std::string& path, uint64_t cpu_hz, uint64_t kpu_hz) {
-    const Model m = load_kmodel(path);
+RunResult timing_run(const Model& m, uint64_t cpu_hz, uint64_t kpu_hz) {
     RunSettings s;
     s.ram_budget_bytes = memory::preset_bytes(memory::RamPreset::bare_metal);
     s.cpu_hz = cpu_hz;
@@ -39,19 +38,21 @@ RunResult timing_run(const std::string& path, uint64_t cpu_hz, uint64_t kpu_hz) 
 
 std::vector<CalibrationPoint> calibration_points(const std::string& shared_dir) {
     std::vector<CalibrationPoint> points;
-    const RunResult c2 = timing_run(shared_dir + "/models/face_detect_maixpy_v3/facedetect.kmodel",
-                                    400'000'000, 400'000'000);
+    const Model face = load_kmodel(shared_dir + "/models/face_detect_maixpy_v3/facedetect.kmodel");
+    const RunResult c2 = timing_run(face, 400'000'000, 400'000'000);
     double total = 0;
     for (const LayerTiming& l : c2.timing.layers) {
         const double predicted = ps_to_ms(l.end_ps - l.start_ps);
         total += predicted;
         const bool conv = l.kpu_cycles > 0;
-        const bool depthwise = conv && l.index % 2 == 1 && l.index <= 21;
+        // Depthwise or not: the layer argument's depth_wise_layer bit.
+        const auto* op = l.index < face.layers.size() ? std::get_if<KpuConvOp>(&face.layers[l.index].op) : nullptr;
+        const bool depthwise = conv && op && op->arg.depth_wise_layer;
         points.push_back({fmt::format("C2 layer {:2} {}{}", l.index, l.type, depthwise ? " (dw)" : ""),
                           conv && !depthwise, kC2Ms[l.index], predicted});
     }
     points.push_back({"C2 total (layers 0-23)", false, kC2TotalMs, total});
-    const RunResult c1 = timing_run(shared_dir + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel",
+    const RunResult c1 = timing_run(load_kmodel(shared_dir + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel"),
                                     481'000'000, 398'000'000);
     points.push_back({"C1 MobileNet forward (RAM)", false, kC1ForwardMs, ps_to_ms(c1.timing.forward_ps)});
     points.push_back({"C1 MobileNet load (kpu.load)", false, kC1LoadMs, ps_to_ms(c1.timing.load_ps)});

@@ -14,6 +14,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "models/kmodel_error.h"
+#include "sim/provenance.h"
 
 namespace kpusim {
 
@@ -61,7 +62,7 @@ nlohmann::ordered_json config_json(const RunReport& r) {
     return j;
 }
 
-nlohmann::ordered_json timing_json(const ModeRun& run) {
+nlohmann::ordered_json timing_json(const ModeRun& run, const Model& m) {
     const TimingResult& t = run.result.timing;
     const MemoryUse& u = run.result.memory;
     nlohmann::ordered_json j;
@@ -74,6 +75,9 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
     j["projection"] = t.projection;
     j["load_ms"] = ms(t.load_ps);
     j["forward_ms"] = ms(t.forward_ps);
+    // How the figures were obtained (sim/provenance.h).
+    j["basis"] = {{"load_ms", load_basis(run.settings, t.projection)},
+                  {"forward_ms", forward_basis(run.settings, t.projection)}};
     j["input_upload_ns"] = ps_to_ns(t.input_upload_ps);
     j["bytes_read"] = t.bytes_read;
     j["source_busy_ns"] = ps_to_ns(t.source_busy_ps);
@@ -113,6 +117,7 @@ nlohmann::ordered_json timing_json(const ModeRun& run) {
                           {"start_ns", ps_to_ns(l.start_ps)},
                           {"end_ns", ps_to_ns(l.end_ps)},
                           {"bound", l.bound},
+                          {"basis", l.index < m.layers.size() ? layer_basis(m.layers[l.index], m.eight_bit) : "projection"},
                           {"memory_wait_ns", ps_to_ns(l.memory_wait_ps)},
                           {"stages", stages}});
     }
@@ -187,11 +192,11 @@ nlohmann::ordered_json to_json(const RunReport& r) {
     j["input"] = r.input_description;
     j["config"] = config_json(r);
     if (r.runs.size() == 1) {
-        const nlohmann::ordered_json timing = timing_json(r.runs.front());
+        const nlohmann::ordered_json timing = timing_json(r.runs.front(), m);
         for (const auto& [k, v] : timing.items()) j[k] = v;
     } else {
         nlohmann::ordered_json modes = nlohmann::ordered_json::array();
-        for (const auto& run : r.runs) modes.push_back(timing_json(run));
+        for (const auto& run : r.runs) modes.push_back(timing_json(run, m));
         j["modes"] = modes;
     }
     nlohmann::ordered_json outs = nlohmann::ordered_json::array();
@@ -252,14 +257,15 @@ std::string to_text(const RunReport& r) {
     // Per-layer table.
     if (r.runs.size() == 1) {
         const TimingResult& t = r.runs.front().result.timing;
-        o << fmt::format("\n{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}  {}\n", "#",
+        o << fmt::format("\n{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9}  {:<6} {}\n", "#",
                          "type", "shape", "MACs", "body B", "KPU cyc", "CPU cyc", "read B", "wait us",
-                         "start us", "end us", "bound");
+                         "start us", "end us", "bound", "basis");
         for (const LayerTiming& l : t.layers)
-            o << fmt::format("{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9.1f} {:>9.1f} {:>9.1f}  {}\n",
+            o << fmt::format("{:>3} {:<22} {:<14} {:>11} {:>8} {:>9} {:>8} {:>8} {:>9.1f} {:>9.1f} {:>9.1f}  {:<6} {}\n",
                              l.index, l.type, to_string(l.out_shape), l.macs, l.body_bytes,
                              l.kpu_cycles, l.cpu_cycles, l.bytes_read, l.wait_ps / 1e6,
-                             l.start_ps / 1e6, l.end_ps / 1e6, l.bound);
+                             l.start_ps / 1e6, l.end_ps / 1e6, l.bound,
+                             l.index < m.layers.size() ? layer_basis(m.layers[l.index], m.eight_bit) : "projection");
     } else {
         o << fmt::format("\n{:>3} {:<22} {:>8} ", "#", "type", "body B");
         for (const auto& run : r.runs) o << fmt::format("{:>24}", mode_name(run) + " us (wait)");
@@ -291,6 +297,8 @@ std::string to_text(const RunReport& r) {
     };
     row("load ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.load_ps)); });
     row("forward ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.forward_ps)); });
+    row("  load basis", [](const ModeRun& x) { return load_basis(x.settings, x.result.timing.projection); });
+    row("  forward basis", [](const ModeRun& x) { return forward_basis(x.settings, x.result.timing.projection); });
     row("  input upload ms", [](const ModeRun& x) { return fmt::format("{:.3f}", ps_to_ms(x.result.timing.input_upload_ps)); });
     row("bytes read / forward", [](const ModeRun& x) { return fmt::format("{}", x.result.timing.bytes_read); });
     if (!ram_only)
@@ -317,6 +325,9 @@ std::string to_text(const RunReport& r) {
     for (const auto& run : r.runs) projection |= run.result.timing.projection;
     if (projection)
         o << "note: PSRAM, 8-lane and DDR results are projections: no public K210 measurement covers them\n";
+    o << "basis: calibrated = fitted to a published K210 measurement of that kind; derived = from the memory and\n"
+         "       runner models, no measurement of that setting; projection = no public measurement covers it\n"
+         "       (docs/calibration.md; `kpusim calibrate` lists the measurements and errors)\n";
 
     const auto& outputs = r.first_ran().result.outputs;
     o << "\n";

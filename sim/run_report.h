@@ -67,10 +67,12 @@ bool ram_mode_only(const RunReport& report);
 /// "warnings" (an array, maybe empty); "anchors" and "anchors_source" for a yolo2 decode;
 /// "top_k" when asked. Keys keep a fixed order (nlohmann::ordered_json) so two reports diff
 /// cleanly.
+/// Each run's "basis" {"load_ms", "forward_ms"} and each layer's "basis" say how the figure
+/// was obtained: "calibrated", "derived" or "projection" (sim/provenance.h).
 nlohmann::ordered_json to_json(const RunReport& report);
 
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for
-/// several modes), totals.
+/// several modes; one run: with each layer's basis), totals (with the load and forward basis).
 std::string to_text(const RunReport& report);
 
 /// Write each output as output_N.bin (raw little-endian, its own dtype) and outputs.json
