@@ -30,6 +30,7 @@
 #include "sim/classification.h"
 #include "sim/compare.h"
 #include "sim/dataset_run.h"
+#include "sim/decode_outputs.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -156,35 +157,21 @@ int run_command(RunOptions o) {
     report.byte_order = to_string(order);
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        std::string reason;
-        DecodeKind kind = o.decode.empty() ? guess_decode(outputs.front().shape, &reason)
-                                           : parse_decode_kind(o.decode);
-        if (o.decode.empty()) std::cout << reason << " (--decode to choose)\n";
-        report.decode = to_string(kind);
-        if (kind == DecodeKind::classify) {
-            report.top = top_k(outputs.front().as_floats(), o.top);
-            report.detections = decode_classify(outputs.front(), o.top, report.labels);
-        } else if (kind == DecodeKind::yolo2) {
-            Yolo2Params params;
-            const Shape& sh = outputs.front().shape;
-            if (!o.anchors.empty()) {
-                params.anchors = parse_anchors(o.anchors);
-            } else {
-                std::string why;
-                for (uint32_t anchors : {5u, 9u})
-                    if (sh.c % anchors == 0 && sh.c / anchors >= 6) {
-                        params.anchors = default_anchors(anchors, sh.c / anchors - 5);
-                        if (!params.anchors.empty()) break;
-                    }
-                if (params.anchors.empty())
-                    throw InputError("no built-in anchors for a " + std::to_string(sh.c) +
-                                     "-channel YOLOv2 output: give --anchors w,h,w,h,...");
-            }
-            if (o.threshold >= 0) params.threshold = o.threshold;
-            if (o.nms >= 0) params.nms = o.nms;
-            const auto [pw, ph] = picture_size(o.input, model.input);
-            report.detections = decode_yolo2(outputs.front(), params, report.labels, pw, ph);
-        }
+        // Guess (from all outputs) or apply the asked decoder: sim/decode_outputs.h.
+        OutputsDecodeSettings settings;
+        settings.decode = o.decode;
+        if (!o.anchors.empty()) settings.anchors = parse_anchors(o.anchors);
+        settings.threshold = o.threshold;
+        settings.nms = o.nms;
+        settings.top = o.top;
+        settings.labels = report.labels;
+        std::tie(settings.picture_width, settings.picture_height) = picture_size(o.input, model.input);
+        DecodedOutputs decoded = decode_outputs(model, outputs, settings);
+        if (o.decode.empty()) std::cout << decoded.reason << " (--decode to choose)\n";
+        report.decode = to_string(decoded.kind);
+        report.top = std::move(decoded.top);
+        report.detections = std::move(decoded.detections);
+        if (decoded.features) report.features = *decoded.features;
         if (!o.annotate.empty()) {
             if (o.input.empty()) throw InputError("--annotate needs a picture given with --input");
             annotate_png(o.input, report.detections, o.annotate);
@@ -244,7 +231,8 @@ int sc_main(int argc, char** argv) {
                     "nncase (whole sum, as nncase's emulators)");
     run->add_flag("--strict-sdk", o.strict_sdk,
                   "refuse layer types the standard SDK refuses (type 21, which Maix-EMC's kpu.c runs)");
-    run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape)");
+    run->add_option("--decode", o.decode, "decode the outputs: classify, yolo2, ultraface, ultraface-landmark, features "
+                    "or none (default: guessed from the outputs and the model)");
     run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models)");
     run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
     run->add_option("--nms", o.nms, "YOLOv2 NMS IoU threshold (default 0.3, as MaixPy's init_yolo2 demos)");

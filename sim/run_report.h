@@ -12,6 +12,7 @@
 #include "models/layer_graph.h"
 #include "sim/classification.h"
 #include "sim/detection.h"
+#include "sim/features.h"
 #include "sim/k210.h"
 
 namespace kpusim {
@@ -45,13 +46,15 @@ struct RunReport {
     std::vector<std::string> labels;
     std::string byte_order = "plain";  ///< the model file's form: plain or word_reversed
     std::string decode = "none";       ///< how the first output was decoded
-    std::vector<Detection> detections; ///< yolo2 boxes, or classify's top-K (zero boxes)
+    std::vector<Detection> detections; ///< detectors' boxes (with landmarks), or classify's top-K (zero boxes)
+    FeatureSummary features;           ///< decode "features": the vector's summary (else empty)
 };
 
 /// The JSON form. With one run: top-level "load_ms", "forward_ms", "memory", "layers";
 /// with several ("--mode all"): a "modes" array of objects with those keys. Always
 /// "schema_version", "config" (every resolved setting), "model", "outputs" and, when asked,
-/// "top_k". Keys keep a fixed order (nlohmann::ordered_json) so two reports diff cleanly.
+/// "top_k"; "decode" and "detections" (each with "landmarks", [[x, y] x 5], only when it has
+/// them); with decode "features", "features" ({"shape", "count", "l2_norm", "first"}). Keys keep a fixed order (nlohmann::ordered_json) so two reports diff cleanly.
 nlohmann::ordered_json to_json(const RunReport& report);
 
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for
