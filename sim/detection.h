@@ -56,7 +56,7 @@ struct Detection {
     std::array<float, 4> box{};  ///< x0, y0, x1, y1 in picture pixels; all 0 for classify
     /// Face landmarks (ultraface-landmark: five (x, y) points in picture pixels, in the
     /// model's order); empty for every other decoder.
-    std::vector<std::array<float, 2>> landmarks;
+    std::vector<std::array<float, 2>> landmarks{};
 };
 
 /// Settings of the YOLOv2 region layer.
