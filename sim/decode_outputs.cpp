@@ -72,8 +72,13 @@ DecodeKind guess_outputs_decode(const Model& model, const std::vector<OutputTens
         if (reason) *reason = text;
     };
     if (const KnownModel* known = find_known_model(model_sha256(model))) {
-        say(std::string("guessed ") + to_string(known->decode) + ": known model " + known->name +
-            " (by the SHA-256 of its file)");
+        std::string text = std::string("guessed ") + to_string(known->decode) + ": known model " + known->name +
+                           " (by the SHA-256 of its file)";
+        std::string layout;  // what the shape rule says of the first output, when it agrees
+        if (!outputs.empty() && guess_decode(outputs.front().shape, &layout) == known->decode &&
+            known->decode == DecodeKind::yolo2)
+            text += "; " + layout.substr(layout.find(':') + 2);
+        say(text);
         return known->decode;
     }
     const Shape& in = model.input.shape;

@@ -211,6 +211,11 @@ TEST(DecodeOutputs, KnownModelsAreGuessedByTheirHash) {
     EXPECT_NE(reason.find("mobilenet0.25_feature_canmv_v4"), std::string::npos) << reason;
     const Model mnist = model_with_file_of("models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel", 112, 112);
     EXPECT_EQ(guess_outputs_decode(mnist, {vec(ramp(10))}, {}), DecodeKind::classify);
+    // A known YOLOv2 detector: the reason also gives the layout.
+    const Model face = model_with_file_of("models/face_detect_canmv_v4/face_detect_320x240.kmodel", 320, 240);
+    EXPECT_EQ(guess_outputs_decode(face, {floats(ramp(4320), Shape{1, 54, 8, 10})}, {}, &reason), DecodeKind::yolo2);
+    EXPECT_NE(reason.find("face_detect_canmv_v4"), std::string::npos) << reason;
+    EXPECT_NE(reason.find("9 anchors x (5 + 1 class) on a 10 x 8 grid"), std::string::npos) << reason;
 }
 
 TEST(DecodeOutputs, Yolo2UsesTheModelsAnchors) {
