@@ -34,6 +34,7 @@
 #include "sim/classification.h"
 #include "sim/compare.h"
 #include "sim/dataset_run.h"
+#include "sim/decode_outputs.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -164,22 +165,48 @@ int run_command(RunOptions o) {
     report.byte_order = to_string(order);
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        DecodeRequest request;
-        request.decode = o.decode;
-        if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
-        request.threshold = o.threshold;
-        request.nms = o.nms;
-        request.top = o.top;
-        std::tie(request.picture_width, request.picture_height) = picture_size(o.input, model.input);
-        DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
-        if (!decoded.guess.empty()) text << decoded.guess << " (--decode to choose)\n";
-        for (const std::string& w : decoded.warnings) std::cerr << "kpusim: warning: " << w << "\n";
-        report.decode = to_string(decoded.kind);
-        report.top = std::move(decoded.top);
-        report.detections = std::move(decoded.detections);
-        report.anchors = std::move(decoded.anchors);
-        report.anchors_source = std::move(decoded.anchors_source);
-        report.warnings = std::move(decoded.warnings);
+        // The decoder: multi-output families (ultraface, its landmark variant) and feature
+        // vectors by sim/decode_outputs.h; classify and YOLOv2 by sim/decode_choice.h, whose
+        // guesses fall back to no decoding with a warning. Built-in anchors come from the
+        // known-model table first (sim/known_models.h).
+        std::string guess;
+        const DecodeKind kind = o.decode.empty()
+                                    ? guess_outputs_decode(model, outputs, report.labels, &guess)
+                                    : parse_decode_kind(o.decode);
+        if (kind == DecodeKind::ultraface || kind == DecodeKind::ultraface_landmark || kind == DecodeKind::features) {
+            OutputsDecodeSettings settings;
+            settings.decode = to_string(kind);
+            settings.threshold = o.threshold;
+            settings.nms = o.nms;
+            settings.top = o.top;
+            settings.labels = report.labels;
+            std::tie(settings.picture_width, settings.picture_height) = picture_size(o.input, model.input);
+            DecodedOutputs decoded = decode_outputs(model, outputs, settings);
+            if (o.decode.empty()) text << guess << " (--decode to choose)\n";
+            report.decode = to_string(decoded.kind);
+            report.top = std::move(decoded.top);
+            report.detections = std::move(decoded.detections);
+            if (decoded.features) report.features = *decoded.features;
+        } else {
+            DecodeRequest request;
+            request.decode = o.decode;
+            if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
+            request.threshold = o.threshold;
+            request.nms = o.nms;
+            request.top = o.top;
+            request.model_sha256 = model_sha256(model);
+            request.model_input = model.input.shape;
+            std::tie(request.picture_width, request.picture_height) = picture_size(o.input, model.input);
+            DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
+            if (!decoded.guess.empty()) text << decoded.guess << " (--decode to choose)\n";
+            for (const std::string& w : decoded.warnings) std::cerr << "kpusim: warning: " << w << "\n";
+            report.decode = to_string(decoded.kind);
+            report.top = std::move(decoded.top);
+            report.detections = std::move(decoded.detections);
+            report.anchors = std::move(decoded.anchors);
+            report.anchors_source = std::move(decoded.anchors_source);
+            report.warnings = std::move(decoded.warnings);
+        }
         if (!o.annotate.empty()) {
             if (o.input.empty()) throw InputError("--annotate needs a picture given with --input");
             annotate_png(o.input, report.detections, o.annotate);
@@ -247,10 +274,11 @@ int sc_main(int argc, char** argv) {
         ->capture_default_str();
     run->add_flag("--strict-sdk", o.strict_sdk,
                   "refuse layer types the standard SDK refuses (type 21, which Maix-EMC's kpu.c runs)");
-    run->add_option("--decode", o.decode, "decode the first output: classify, yolo2 or none (default: guessed from its shape; "
-                    "a guess that cannot be applied falls back to none with a warning)");
-    run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known output layouts, "
-                    "with a warning)");
+    run->add_option("--decode", o.decode, "decode the outputs: classify, yolo2, ultraface, ultraface-landmark, features "
+                    "or none (default: guessed from the outputs and the model; a guess that cannot be applied falls back "
+                    "to none with a warning)");
+    run->add_option("--anchors", o.anchors, "YOLOv2 anchors w,h,w,h,... in grid units (default: built-in for known models "
+                    "and output layouts, with a warning)");
     run->add_option("--threshold", o.threshold, "YOLOv2 score threshold (default 0.5, as MaixPy's init_yolo2 demos)");
     run->add_option("--nms", o.nms, "YOLOv2 NMS IoU threshold (default 0.3, as MaixPy's init_yolo2 demos)");
     run->add_option("--annotate", o.annotate, "draw the detections on the input picture and write this PNG ('-': stdout)");

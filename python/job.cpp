@@ -1,5 +1,6 @@
 #include "python/job.h"
 
+#include "kpusim/kpusim.h"
 #include "sim/decode_choice.h"
 
 #include <sstream>
@@ -94,6 +95,8 @@ JobResult run_job(const LoadedModel& m, const std::vector<uint8_t>& input, const
         request.top = o.top;
         request.picture_width = o.picture_width > 0 ? o.picture_width : static_cast<float>(m.model.input.shape.w);
         request.picture_height = o.picture_height > 0 ? o.picture_height : static_cast<float>(m.model.input.shape.h);
+        request.model_sha256 = model_sha256(m.model);
+        request.model_input = m.model.input.shape;
         DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
         report.decode = to_string(decoded.kind);
         report.top = std::move(decoded.top);

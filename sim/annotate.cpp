@@ -106,6 +106,20 @@ void draw_outline(Image& img, const Detection& d) {
     img.fill(std::max(c1 - 1, c0), r0, c1 + 1, r1 + 1, colour);
 }
 
+/// Each landmark as a filled square of side 2 * scale + 1 pixels centred on the pixel
+/// (round(x), round(y)), in class_colour(class_id + 1) so that it stands out on the box
+/// colour; squares are clipped to the picture (a point outside it draws nothing).
+void draw_landmarks(Image& img, const Detection& d, int scale) {
+    const auto colour = class_colour(d.class_id + 1);
+    for (const auto& p : d.landmarks) {
+        if (!std::isfinite(p[0]) || !std::isfinite(p[1])) continue;
+        const double x = std::round(p[0]), y = std::round(p[1]);
+        if (x < -scale || y < -scale || x > img.w + scale || y > img.h + scale) continue;
+        const int cx = static_cast<int>(x), cy = static_cast<int>(y);
+        img.fill(cx - scale, cy - scale, cx + scale + 1, cy + scale + 1, colour);
+    }
+}
+
 void draw_label(Image& img, const Detection& d, int scale) {
     const auto colour = class_colour(d.class_id);
     const Cells box = box_cells(img, d);
@@ -167,6 +181,8 @@ void annotate_png(const std::string& picture_path, const std::vector<Detection>&
     };
     for (const Detection& d : detections)
         if (has_box(d)) draw_outline(img, d);
+    for (const Detection& d : detections)
+        if (has_box(d)) draw_landmarks(img, d, scale);
     // Labels last, in reverse order: the first (highest-scoring) detection's label ends on top.
     for (auto it = detections.rbegin(); it != detections.rend(); ++it)
         if (has_box(*it)) draw_label(img, *it, scale);

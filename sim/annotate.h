@@ -26,11 +26,14 @@ std::array<uint8_t, 3> class_colour(uint32_t class_id);
 ///   above the box's top-left corner (inside the box when there is no room above), shifted
 ///   left to stay inside the picture. Glyphs are 1 pixel per font unit for pictures up to
 ///   479 pixels high, 2 from 480, 3 from 720, ... (height / 240). Characters outside
-///   printable ASCII are drawn as '?'.
-/// All outlines are drawn first, then the labels in reverse list order, so that where labels
-/// overlap the first detection's (decode_yolo2's highest-scoring) stays readable on top.
+///   printable ASCII are drawn as '?';
+/// - its landmarks (Detection::landmarks, ultraface-landmark's five points), each a filled
+///   square of side 2 s + 1 pixels (s = pixels per font unit, as for the glyphs) centred on
+///   (round(x), round(y)), in class_colour(class_id + 1), clipped to the picture.
+/// All outlines are drawn first, then the landmarks, then the labels in reverse list order,
+/// so that where labels overlap the first detection's (decode_yolo2's highest-scoring) stays readable on top.
 /// Detections with all-zero boxes (classify results) are not drawn. Pixels not covered by
-/// an outline or a label strip equal the picture's (the PNG is lossless, 8-bit RGB).
+/// an outline, a landmark or a label strip equal the picture's (the PNG is lossless, 8-bit RGB).
 /// @throws InputError naming the file when the picture is missing or is not a decodable
 ///         JPEG/PNG/BMP (a raw input file cannot be annotated: there is no picture format to
 ///         tell its size and layout), or when `out_png` cannot be written.

@@ -1,6 +1,7 @@
 #include "sim/decode_choice.h"
 
 #include "models/kmodel_error.h"
+#include "sim/known_models.h"
 
 namespace kpusim {
 
@@ -9,15 +10,27 @@ namespace {
 // The built-in anchors for a YOLOv2-shaped output (the first known anchor count that fits and
 // has them); empty when there are none. `layout` receives e.g. "5 anchors x (5 + 2 classes)"
 // of the first count that fits, for messages.
-std::vector<float> built_in_anchors(const Shape& s, std::string* layout, std::string* origin) {
+std::vector<float> built_in_anchors(const Shape& s, const DecodeRequest& request, std::string* layout,
+                                    std::string* origin) {
     for (uint32_t a : kKnownAnchorCounts) {
         if (s.c % a != 0 || s.c / a < 5) continue;
         const uint32_t classes = s.c / a - 5;
         if (layout->empty()) *layout = yolo2_layout_text(a, classes);
         std::vector<float> anchors = default_anchors(a, classes);
+        std::string from = anchors.empty() ? std::string() : default_anchors_origin(a, classes);
+        // A known model (by hash, or CanMV's V4 face detector by its input) has its own.
+        if (!request.model_sha256.empty()) {
+            std::string known_origin;
+            std::vector<float> known =
+                builtin_yolo2_anchors(request.model_sha256, request.model_input, a, classes, &known_origin);
+            if (!known.empty() && known != anchors) {
+                anchors = std::move(known);
+                from = known_origin;
+            }
+        }
         if (!anchors.empty()) {
             *layout = yolo2_layout_text(a, classes);
-            *origin = default_anchors_origin(a, classes);
+            *origin = from;
             return anchors;
         }
     }
@@ -45,7 +58,7 @@ DecodeOutcome decode_first_output(const OutputTensor& out, const DecodeRequest& 
         r.anchors_source = "option";
     } else {
         std::string layout, origin;
-        params.anchors = built_in_anchors(out.shape, &layout, &origin);
+        params.anchors = built_in_anchors(out.shape, request, &layout, &origin);
         if (params.anchors.empty()) {
             const std::string what = "the " + std::to_string(out.shape.c) + "-channel output" +
                                      (layout.empty() ? "" : " (" + layout + ")");

@@ -31,6 +31,10 @@ struct DecodeRequest {
     uint32_t top = 5;            ///< classify: how many classes
     float picture_width = 0;     ///< YOLOv2: the picture the boxes are scaled to, pixels (> 0)
     float picture_height = 0;
+    /// The model's SHA-256 and input shape, for the built-in anchors of known models
+    /// (sim/known_models.h builtin_yolo2_anchors); empty: the output's layout alone decides.
+    std::string model_sha256;
+    Shape model_input;
 };
 
 /// What was done.

@@ -44,14 +44,19 @@ const char* to_string(DecodeKind kind) {
         case DecodeKind::none: return "none";
         case DecodeKind::classify: return "classify";
         case DecodeKind::yolo2: return "yolo2";
+        case DecodeKind::ultraface: return "ultraface";
+        case DecodeKind::ultraface_landmark: return "ultraface-landmark";
+        case DecodeKind::features: return "features";
     }
     return "?";
 }
 
 DecodeKind parse_decode_kind(const std::string& text) {
-    for (DecodeKind k : {DecodeKind::none, DecodeKind::classify, DecodeKind::yolo2})
+    for (DecodeKind k : {DecodeKind::none, DecodeKind::classify, DecodeKind::yolo2, DecodeKind::ultraface,
+                         DecodeKind::ultraface_landmark, DecodeKind::features})
         if (text == to_string(k)) return k;
-    throw InputError("unknown decode kind '" + text + "' (expected none, classify or yolo2)");
+    throw InputError("unknown decode kind '" + text +
+                     "' (expected none, classify, yolo2, ultraface, ultraface-landmark or features)");
 }
 
 DecodeKind guess_decode(const Shape& s, std::string* reason) {

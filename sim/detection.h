@@ -24,9 +24,12 @@ enum class DecodeKind {
     none,      ///< print the raw tensor only
     classify,  ///< top-K classes of a score vector
     yolo2,     ///< YOLOv2 region layer: boxes, NMS
+    ultraface,           ///< Ultra-Light-Fast face detector: prior boxes, NMS (sim/ultraface.h)
+    ultraface_landmark,  ///< its 5-landmark variant: boxes with five points (sim/ultraface.h)
+    features,            ///< a feature vector: shape, L2 norm, first values (sim/features.h)
 };
 
-/// "none", "classify" or "yolo2".
+/// "none", "classify", "yolo2", "ultraface", "ultraface-landmark" or "features".
 const char* to_string(DecodeKind kind);
 /// The inverse of to_string (exact, lower-case names). Throws InputError naming the bad
 /// text and the accepted names.
@@ -52,6 +55,9 @@ struct Detection {
     std::string label;        ///< labels[class_id], or "class <id>" when there is no label
     float score = 0;          ///< classify: the model's score; yolo2: objectness x class prob
     std::array<float, 4> box{};  ///< x0, y0, x1, y1 in picture pixels; all 0 for classify
+    /// Face landmarks (ultraface-landmark: five (x, y) points in picture pixels, in the
+    /// model's order); empty for every other decoder.
+    std::vector<std::array<float, 2>> landmarks{};
 };
 
 /// Settings of the YOLOv2 region layer.

@@ -215,15 +215,25 @@ nlohmann::ordered_json to_json(const RunReport& r) {
     }
     j["decode"] = r.decode;
     nlohmann::ordered_json dets = nlohmann::ordered_json::array();
-    for (const Detection& d : r.detections)
-        dets.push_back({{"class_id", d.class_id}, {"label", d.label}, {"score", d.score},
-                        {"box", {d.box[0], d.box[1], d.box[2], d.box[3]}}});
+    for (const Detection& d : r.detections) {
+        nlohmann::ordered_json det = {{"class_id", d.class_id}, {"label", d.label}, {"score", d.score},
+                                      {"box", {d.box[0], d.box[1], d.box[2], d.box[3]}}};
+        if (!d.landmarks.empty()) {
+            nlohmann::ordered_json points = nlohmann::ordered_json::array();
+            for (const auto& p : d.landmarks) points.push_back({p[0], p[1]});
+            det["landmarks"] = points;
+        }
+        dets.push_back(det);
+    }
     j["detections"] = dets;
     if (r.decode == "yolo2") {
         j["anchors"] = r.anchors;
         j["anchors_source"] = r.anchors_source;
     }
     j["warnings"] = r.warnings;
+    if (r.decode == "features")
+        j["features"] = {{"shape", shape_json(r.features.shape)}, {"count", r.features.count},
+                         {"l2_norm", r.features.l2_norm}, {"first", r.features.first}};
     return j;
 }
 
@@ -333,11 +343,23 @@ std::string to_text(const RunReport& r) {
     o << "\n";
     for (size_t i = 0; i < outputs.size(); ++i)
         o << fmt::format("output {} {} {}\n", i, to_string(outputs[i].shape), to_string(outputs[i].type));
-    if (r.decode == "yolo2") {
+    if (r.decode == "yolo2" || r.decode == "ultraface" || r.decode == "ultraface-landmark") {
         o << fmt::format("detections ({}):\n", r.detections.size());
-        for (const Detection& d : r.detections)
-            o << fmt::format("  {:<16} {:.3f}  box ({:.0f}, {:.0f}) - ({:.0f}, {:.0f})\n", d.label, d.score,
+        for (const Detection& d : r.detections) {
+            o << fmt::format("  {:<16} {:.3f}  box ({:.0f}, {:.0f}) - ({:.0f}, {:.0f})", d.label, d.score,
                              d.box[0], d.box[1], d.box[2], d.box[3]);
+            if (!d.landmarks.empty()) {
+                o << "  landmarks";
+                for (const auto& p : d.landmarks) o << fmt::format(" ({:.0f}, {:.0f})", p[0], p[1]);
+            }
+            o << "\n";
+        }
+    }
+    if (r.decode == "features") {
+        o << fmt::format("features: {} values (output {}), L2 norm {:.6g}; first {}:", r.features.count,
+                         to_string(r.features.shape), r.features.l2_norm, r.features.first.size());
+        for (float v : r.features.first) o << fmt::format(" {:.6g}", v);
+        o << "\n";
     }
     if (!r.top.empty()) {
         o << fmt::format("top {}:\n", r.top.size());

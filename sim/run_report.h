@@ -12,6 +12,7 @@
 #include "models/layer_graph.h"
 #include "sim/classification.h"
 #include "sim/detection.h"
+#include "sim/features.h"
 #include "sim/k210.h"
 
 namespace kpusim {
@@ -46,12 +47,13 @@ struct RunReport {
     std::vector<std::string> labels;
     std::string byte_order = "plain";  ///< the model file's form: plain or word_reversed
     std::string decode = "none";       ///< how the first output was decoded
-    std::vector<Detection> detections; ///< yolo2 boxes, or classify's top-K (zero boxes)
+    std::vector<Detection> detections; ///< detectors' boxes (with landmarks), or classify's top-K (zero boxes)
     std::vector<float> anchors;        ///< yolo2: the anchors used (w,h pairs, grid units)
     std::string anchors_source;        ///< yolo2: "option" (--anchors) or "built-in" (guessed)
     /// What the user should know about the run's guesses (built-in anchors used, a guessed
     /// decode that fell back to none); the CLI also prints each on stderr.
     std::vector<std::string> warnings;
+    FeatureSummary features;           ///< decode "features": the vector's summary (else empty)
 };
 
 /// True when every run of the report is a RAM-mode run (kpu.load): the SPI speed, flash
@@ -63,10 +65,11 @@ bool ram_mode_only(const RunReport& report);
 /// with several ("--mode all"): a "modes" array of objects with those keys. Always
 /// "schema_version", "config" (every resolved setting the runs use: a RAM-mode-only report
 /// has no spi_speed_hz, flash_lanes, flash_ddr or batch_size, and its RAM-mode timing no
-/// batches, spi_actual_hz or spi_divider), "model", "outputs", "decode", "detections" and
-/// "warnings" (an array, maybe empty); "anchors" and "anchors_source" for a yolo2 decode;
-/// "top_k" when asked. Keys keep a fixed order (nlohmann::ordered_json) so two reports diff
-/// cleanly.
+/// batches, spi_actual_hz or spi_divider), "model", "outputs", "decode", "detections" (each
+/// with "landmarks", [[x, y] x 5], only when it has them) and "warnings" (an array, maybe
+/// empty); "anchors" and "anchors_source" for a yolo2 decode; with decode "features",
+/// "features" ({"shape", "count", "l2_norm", "first"}); "top_k" when asked. Keys keep a fixed
+/// order (nlohmann::ordered_json) so two reports diff cleanly.
 /// Each run's "basis" {"load_ms", "forward_ms"} and each layer's "basis" say how the figure
 /// was obtained: "calibrated", "derived" or "projection" (sim/provenance.h).
 nlohmann::ordered_json to_json(const RunReport& report);

@@ -123,3 +123,26 @@ TEST(Annotate, Errors) {
     EXPECT_NE(msg.find("/nonexistent/dir/out.png"), std::string::npos) << msg;
     EXPECT_FALSE(std::filesystem::exists(out));
 }
+
+TEST(Annotate, DrawsLandmarksAsSmallSquaresInTheNextClassColour) {
+    const std::string out = temp_file("dog_landmarks.png");
+    // The dog picture is 320 x 240: 1 pixel per font unit, so each point is a 3 x 3 square.
+    Detection d{0, "face", 0.9f, {100, 50, 200, 150}};
+    d.landmarks = {{{150.2f, 100.4f}}, {{120.0f, 80.0f}}, {{-50.0f, 10.0f}}, {{170.0f, 120.0f}}, {{319.0f, 239.0f}}};
+    annotate_png(shared_path(kDog), {d}, out);
+    const Rgb before = load_rgb(shared_path(kDog));
+    const Rgb after = load_rgb(out);
+    std::filesystem::remove(out);
+    ASSERT_EQ(after.w, 320);
+    const auto colour = class_colour(1);
+    // (150.2, 100.4) rounds to pixel (150, 100): columns 149-151, rows 99-101.
+    for (int y = 99; y <= 101; ++y)
+        for (int x = 149; x <= 151; ++x) EXPECT_EQ(after.at(x, y), colour) << x << ", " << y;
+    EXPECT_EQ(after.at(148, 100), before.at(148, 100));
+    EXPECT_EQ(after.at(152, 100), before.at(152, 100));
+    EXPECT_EQ(after.at(150, 98), before.at(150, 98));
+    EXPECT_EQ(after.at(120, 80), colour);
+    // A point in the corner is clipped to the picture; one outside draws nothing.
+    EXPECT_EQ(after.at(319, 239), colour);
+    EXPECT_EQ(after.at(0, 10), before.at(0, 10));
+}
