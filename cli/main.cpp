@@ -34,7 +34,7 @@
 #include "sim/classification.h"
 #include "sim/compare.h"
 #include "sim/dataset_run.h"
-#include "sim/decode_outputs.h"
+#include "sim/run_options.h"
 #include "sim/model_input.h"
 #include "sim/run_report.h"
 #include "sim/annotate.h"
@@ -62,22 +62,11 @@
 
 namespace {
 
-struct RunOptions {
+struct RunOptions : kpusim::RunSettingsText, kpusim::DecodeText {
     std::string model, input, labels, json, dump_dir, trace;
-    uint32_t top = 5;
     bool top_given = false;
-    std::string ram_budget = "bare-metal";
-    std::string activation_rule = "reference";
-    std::string arg_x_rule = "board";
     bool strict_sdk = false;
-    std::string mode = "ram", source = "flash";
-    std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
-    std::string flash_lanes = "4", model_address = "0x300000";
-    bool flash_ddr = false;
-    std::string decode, anchors, annotate;
-    float threshold = -1, nms = -1;
-    std::string params_file;
-    std::vector<std::string> sets;
+    std::string annotate;
     std::vector<std::string> inputs;   // --input: one file, or a folder / several files (dataset run)
     kpusim::DatasetCommand dataset;
 };
@@ -85,24 +74,6 @@ struct RunOptions {
 struct FlashImageOptions {
     std::string model, address = "0x600000", firmware_size = "0", output;
 };
-
-// "1.08,1.19,3.42,4.41" -> floats; InputError on anything else.
-std::vector<float> parse_anchors(const std::string& text) {
-    std::vector<float> v;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            size_t used = 0;
-            v.push_back(std::stof(item, &used));
-            if (used != item.size()) throw std::invalid_argument(item);
-        } catch (const std::exception&) {
-            throw kpusim::InputError("--anchors: '" + item + "' is not a number (expected w,h,w,h,... in grid units)");
-        }
-    }
-    if (v.empty() || v.size() % 2) throw kpusim::InputError("--anchors needs w,h pairs, got " + std::to_string(v.size()) + " values");
-    return v;
-}
 
 // Width and height of the picture an input came from (the model input's for raw files).
 std::pair<float, float> picture_size(const std::string& input, const kpusim::ModelInput& in) {
@@ -121,27 +92,10 @@ int run_command(RunOptions o) {
         if (o.labels.empty()) o.labels = shared + "/models/mobilenetv1_0.75_imagenet_v3/labels.txt";
         text << "no model given: running the default job (MobileNetV1 0.75 on coffee.png)\n";
     }
-    RunSettings base;
-    base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
-    base.kpu.arg_x_rule = kpu::parse_arg_x_rule(o.arg_x_rule.c_str());
     KmodelReadOptions read_options;
     read_options.strict_sdk = o.strict_sdk;
-    base.ram_budget_bytes = parse_ram_budget(o.ram_budget);
-    base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
-    base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
-    base.spi_speed_hz = parse_quantity(o.spi_speed, "--spi-speed");
-    base.batch_size = parse_quantity(o.batch_size, "--batch-size");
-    base.model_address = parse_quantity(o.model_address, "--model-address");
-    const uint64_t lanes = parse_quantity(o.flash_lanes, "--flash-lanes");
-    if (lanes > 8) throw InputError("--flash-lanes " + o.flash_lanes + " is not 1, 2, 4 or 8");
-    base.flash_lanes = static_cast<uint32_t>(lanes);
-    base.flash_ddr = o.flash_ddr;
-    base.source = parse_model_source(o.source);
-    if (!o.params_file.empty()) base.parameters.load_file(o.params_file);
-    for (const std::string& assignment : o.sets) base.parameters.set_assignment(assignment);
     std::vector<RunMode> modes;
-    if (o.mode == "all") modes = {RunMode::ram, RunMode::flash_single, RunMode::flash_dual};
-    else modes = {parse_run_mode(o.mode)};
+    RunSettings base = resolve_run_settings(o, &modes);
 
     // Either form of a model: as nncase wrote it, or the word-reversed kpu.load_flash image.
     KmodelByteOrder order = KmodelByteOrder::plain;
@@ -165,48 +119,10 @@ int run_command(RunOptions o) {
     report.byte_order = to_string(order);
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        // The decoder: multi-output families (ultraface, its landmark variant) and feature
-        // vectors by sim/decode_outputs.h; classify and YOLOv2 by sim/decode_choice.h, whose
-        // guesses fall back to no decoding with a warning. Built-in anchors come from the
-        // known-model table first (sim/known_models.h).
-        std::string guess;
-        const DecodeKind kind = o.decode.empty()
-                                    ? guess_outputs_decode(model, outputs, report.labels, &guess)
-                                    : parse_decode_kind(o.decode);
-        if (kind == DecodeKind::ultraface || kind == DecodeKind::ultraface_landmark || kind == DecodeKind::features) {
-            OutputsDecodeSettings settings;
-            settings.decode = to_string(kind);
-            settings.threshold = o.threshold;
-            settings.nms = o.nms;
-            settings.top = o.top;
-            settings.labels = report.labels;
-            std::tie(settings.picture_width, settings.picture_height) = picture_size(o.input, model.input);
-            DecodedOutputs decoded = decode_outputs(model, outputs, settings);
-            if (o.decode.empty()) text << guess << " (--decode to choose)\n";
-            report.decode = to_string(decoded.kind);
-            report.top = std::move(decoded.top);
-            report.detections = std::move(decoded.detections);
-            if (decoded.features) report.features = *decoded.features;
-        } else {
-            DecodeRequest request;
-            request.decode = o.decode;
-            if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
-            request.threshold = o.threshold;
-            request.nms = o.nms;
-            request.top = o.top;
-            request.model_sha256 = model_sha256(model);
-            request.model_input = model.input.shape;
-            std::tie(request.picture_width, request.picture_height) = picture_size(o.input, model.input);
-            DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
-            if (!decoded.guess.empty()) text << decoded.guess << " (--decode to choose)\n";
-            for (const std::string& w : decoded.warnings) std::cerr << "kpusim: warning: " << w << "\n";
-            report.decode = to_string(decoded.kind);
-            report.top = std::move(decoded.top);
-            report.detections = std::move(decoded.detections);
-            report.anchors = std::move(decoded.anchors);
-            report.anchors_source = std::move(decoded.anchors_source);
-            report.warnings = std::move(decoded.warnings);
-        }
+        const auto [picture_width, picture_height] = picture_size(o.input, model.input);
+        const std::string guess = decode_into_report(model, outputs, o, picture_width, picture_height, report);
+        if (!guess.empty()) text << guess << " (--decode to choose)\n";
+        for (const std::string& w : report.warnings) std::cerr << "kpusim: warning: " << w << "\n";
         if (!o.annotate.empty()) {
             if (o.input.empty()) throw InputError("--annotate needs a picture given with --input");
             annotate_png(o.input, report.detections, o.annotate);

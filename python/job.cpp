@@ -16,28 +16,6 @@
 
 namespace kpusim::python {
 
-namespace {
-
-// --anchors "1.08,1.19,..." -> floats, with the CLI's messages.
-std::vector<float> parse_anchors(const std::string& text) {
-    std::vector<float> v;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        try {
-            size_t used = 0;
-            v.push_back(std::stof(item, &used));
-            if (used != item.size()) throw std::invalid_argument(item);
-        } catch (const std::exception&) {
-            throw InputError("--anchors: '" + item + "' is not a number (expected w,h,w,h,... in grid units)");
-        }
-    }
-    if (v.empty() || v.size() % 2)
-        throw InputError("--anchors needs w,h pairs, got " + std::to_string(v.size()) + " values");
-    return v;
-}
-
-}  // namespace
 
 LoadedModel load(const std::string& path, bool strict_sdk) {
     KmodelReadOptions read_options;
@@ -49,27 +27,8 @@ LoadedModel load(const std::string& path, bool strict_sdk) {
 }
 
 RunSettings resolve_settings(const JobOptions& o, std::vector<RunMode>* modes) {
-    RunSettings base;
-    base.kpu.activation_rule = kpu::parse_activation_rule(o.activation_rule.c_str());
-    base.kpu.arg_x_rule = kpu::parse_arg_x_rule(o.arg_x_rule.c_str());
-    base.ram_budget_bytes = parse_ram_budget(o.ram_budget);
-    base.cpu_hz = parse_quantity(o.cpu_freq, "--cpu-freq");
-    base.kpu_hz = parse_quantity(o.kpu_freq, "--kpu-freq");
-    base.spi_speed_hz = parse_quantity(o.spi_speed, "--spi-speed");
-    base.batch_size = parse_quantity(o.batch_size, "--batch-size");
-    base.model_address = parse_quantity(o.model_address, "--model-address");
-    const uint64_t lanes = parse_quantity(o.flash_lanes, "--flash-lanes");
-    if (lanes > 8) throw InputError("--flash-lanes " + o.flash_lanes + " is not 1, 2, 4 or 8");
-    base.flash_lanes = static_cast<uint32_t>(lanes);
-    base.flash_ddr = o.flash_ddr;
-    base.source = parse_model_source(o.source);
-    if (!o.params_file.empty()) base.parameters.load_file(o.params_file);
-    for (const std::string& assignment : o.sets) base.parameters.set_assignment(assignment);
+    RunSettings base = resolve_run_settings(o, modes);
     base.compute_outputs = o.compute_outputs;
-    if (modes) {
-        if (o.mode == "all") *modes = {RunMode::ram, RunMode::flash_single, RunMode::flash_dual};
-        else *modes = {parse_run_mode(o.mode)};
-    }
     return base;
 }
 
@@ -86,24 +45,11 @@ JobResult run_job(const LoadedModel& m, const std::vector<uint8_t>& input, const
     report.byte_order = m.byte_order;
     const auto& outputs = report.first_ran().result.outputs;
     if (!outputs.empty()) {
-        // The CLI's decoding step (sim/decode_choice.h): same guesses, fallbacks and warnings.
-        DecodeRequest request;
-        request.decode = o.decode;
-        if (!o.anchors.empty()) request.anchors = parse_anchors(o.anchors);
-        request.threshold = o.threshold;
-        request.nms = o.nms;
-        request.top = o.top;
-        request.picture_width = o.picture_width > 0 ? o.picture_width : static_cast<float>(m.model.input.shape.w);
-        request.picture_height = o.picture_height > 0 ? o.picture_height : static_cast<float>(m.model.input.shape.h);
-        request.model_sha256 = model_sha256(m.model);
-        request.model_input = m.model.input.shape;
-        DecodeOutcome decoded = decode_first_output(outputs.front(), request, report.labels);
-        report.decode = to_string(decoded.kind);
-        report.top = std::move(decoded.top);
-        report.detections = std::move(decoded.detections);
-        report.anchors = std::move(decoded.anchors);
-        report.anchors_source = std::move(decoded.anchors_source);
-        report.warnings = std::move(decoded.warnings);
+        // The CLI's decoding step (sim/run_options.h): same guesses, fallbacks and warnings.
+        decode_into_report(m.model, outputs, o,
+                           o.picture_width > 0 ? o.picture_width : static_cast<float>(m.model.input.shape.w),
+                           o.picture_height > 0 ? o.picture_height : static_cast<float>(m.model.input.shape.h),
+                           report);
     }
     JobResult r;
     r.report_json = to_json(report).dump();

@@ -14,6 +14,7 @@
 #include "sim/detection.h"
 #include "sim/functional_executor.h"
 #include "sim/run_settings.h"
+#include "sim/run_options.h"
 
 namespace kpusim::python {
 
@@ -29,21 +30,8 @@ struct LoadedModel {
 LoadedModel load(const std::string& path, bool strict_sdk);
 
 /// The options of `kpusim run`, as text, with the CLI's defaults.
-struct JobOptions {
-    std::string mode = "ram";  ///< ram, flash-single, flash-dual or all
-    std::string source = "flash";
-    std::string batch_size = "0xC000", spi_speed = "80M", cpu_freq = "400M", kpu_freq = "400M";
-    std::string flash_lanes = "4", model_address = "0x300000";
-    bool flash_ddr = false;
-    std::string ram_budget = "bare-metal";
-    std::string activation_rule = "reference", arg_x_rule = "board";
-    std::string params_file;            ///< --params (empty: none)
-    std::vector<std::string> sets;      ///< --set assignments
+struct JobOptions : RunSettingsText, DecodeText {
     std::string labels;                 ///< --labels file (empty: none)
-    uint32_t top = 5;                   ///< --top
-    std::string decode;                 ///< --decode; empty: guessed as the CLI does
-    std::string anchors;                ///< --anchors w,h,...; empty: built-in
-    float threshold = -1, nms = -1;     ///< negative: the CLI's defaults (0.5, 0.3)
     bool compute_outputs = true;        ///< false: timing only (no outputs, no decoding)
     /// The report's "input" ("test pattern" or the picture/raw file's path).
     std::string input_description = "test pattern";
