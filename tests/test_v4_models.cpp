@@ -168,3 +168,70 @@ TEST(V4Models, CanMvFaceDetectorFindsOneFaceOnEachSample) {
         EXPECT_EQ(decode_yolo2(r.outputs[0], p, {}, 320, 240).size(), 1u);
     }
 }
+
+TEST(V4Models, UltraFaceRfbScoresAgreeWithTheExamplesReferenceOutput) {
+    // SOURCE.md: face_reference_output.f32 = 4,420 x 4 boxes then 4,420 x [background, face]
+    // scores, from an earlier build of this network: expect close, not identical, values.
+    const Model m = load_kmodel(shared_path("models/ulffd_rfb320_v4/RFB-320.kmodel"));
+    const RunResult r = run_standalone(
+        m, read_file_bytes(shared_path("models/ulffd_rfb320_v4/face_320x240_rgb_chw.u8")), settings(RunMode::ram));
+    ASSERT_EQ(r.outputs.size(), 2u);
+    const auto scores = r.outputs[1].as_floats();
+    ASSERT_EQ(scores.size(), 8840u);
+    const auto ref_bytes = read_file_bytes(shared_path("models/ulffd_rfb320_v4/face_reference_output.f32"));
+    ASSERT_EQ(ref_bytes.size(), 26520u * 4);
+    std::vector<float> ref(26520);
+    std::memcpy(ref.data(), ref_bytes.data(), ref_bytes.size());
+    size_t ref_faces = 0, common = 0, ours = 0;
+    for (size_t p = 0; p < 4420; ++p) {
+        // Soft-maxed pairs, then quantized by the graph: they sum to 1 within 2 %.
+        EXPECT_NEAR(scores[2 * p] + scores[2 * p + 1], 1.0f, 0.02f);
+        const bool in_ref = ref[17680 + 2 * p + 1] > 0.5f, in_ours = scores[2 * p + 1] > 0.5f;
+        ref_faces += in_ref;
+        ours += in_ours;
+        common += in_ref && in_ours;
+    }
+    EXPECT_EQ(ref_faces, 91u);  // SOURCE.md
+    EXPECT_GE(common * 10, ref_faces * 8) << common << " of " << ref_faces << " reference priors above 0.5";
+    EXPECT_GE(ours, 60u);  // dozens of faces on the group photo
+}
+
+namespace {
+
+// A 112 x 112 grey picture, white strokes (9 px wide) on black, as the CanMV MNIST script
+// feeds the model after inverting and stretching the camera picture.
+struct Digit {
+    std::vector<uint8_t> px = std::vector<uint8_t>(112 * 112, 0);
+    void dot(double x, double y, int half) {
+        for (int yy = static_cast<int>(y) - half; yy <= static_cast<int>(y) + half; ++yy)
+            for (int xx = static_cast<int>(x) - half; xx <= static_cast<int>(x) + half; ++xx)
+                if (xx >= 0 && yy >= 0 && xx < 112 && yy < 112) px[yy * 112 + xx] = 255;
+    }
+    Digit& line(double x0, double y0, double x1, double y1) {
+        for (int i = 0; i <= 200; ++i) dot(x0 + (x1 - x0) * i / 200, y0 + (y1 - y0) * i / 200, 4);
+        return *this;
+    }
+    Digit& ellipse(double cx, double cy, double rx, double ry) {
+        for (int k = 0; k < 360; ++k)
+            dot(cx + rx * std::cos(k * M_PI / 180), cy + ry * std::sin(k * M_PI / 180), 4);
+        return *this;
+    }
+};
+
+}  // namespace
+
+TEST(V4Models, MnistReadsDrawnDigits) {
+    const Model m = load_kmodel(shared_path("models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel"));
+    ASSERT_EQ(m.input.shape, (Shape{1, 1, 112, 112}));
+    const std::pair<uint32_t, Digit> digits[] = {
+        {0, Digit().ellipse(56, 56, 24, 36)},
+        {1, Digit().line(56, 18, 56, 94)},
+        {4, Digit().line(70, 18, 30, 70).line(30, 70, 86, 70).line(70, 40, 70, 96)},
+        {7, Digit().line(30, 22, 82, 22).line(82, 22, 48, 94)},
+    };
+    for (const auto& [digit, picture] : digits) {
+        const auto out = run_standalone(m, picture.px, settings(RunMode::ram)).outputs.at(0).as_floats();
+        ASSERT_EQ(out.size(), 10u);
+        EXPECT_EQ(std::max_element(out.begin(), out.end()) - out.begin(), digit) << "drawn " << digit;
+    }
+}
