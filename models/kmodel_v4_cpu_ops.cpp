@@ -63,30 +63,12 @@ public:
 
     /// A memory range at `off`; `written` ranges may not be constant.
     MemoryRange range(uint64_t off, const std::string& f, uint32_t types, bool written) const {
-        const uint32_t mt = u32(off, f);
-        const uint32_t dt = u32(off + 4, f);
-        const uint32_t start = u32(off + 8, f);
-        const uint32_t size = u32(off + 12, f);
-        if (mt > 2)
-            fail(KmodelErrorKind::inconsistent, f + ".memory_type",
-                 "memory_type " + std::to_string(mt) + " is not 0 (const), 1 (main) or 2 (kpu)");
-        if (dt > 1)
+        const MemoryRange m = read_memory_range(r_, off, node_, f, sizes_);
+        if (!(types & (m.type == DataType::float32 ? kF32 : kU8)))
             fail(KmodelErrorKind::inconsistent, f + ".datatype",
-                 "datatype " + std::to_string(dt) + " is not 0 (float32) or 1 (uint8)");
-        MemoryRange m;
-        m.memory = static_cast<MemoryType>(mt);
-        m.type = dt == 0 ? DataType::float32 : DataType::uint8;
-        m.start = start;
-        m.size = size;
-        if (!(types & (dt == 0 ? kF32 : kU8)))
-            fail(KmodelErrorKind::inconsistent, f + ".datatype",
-                 std::string("datatype ") + (dt == 0 ? "float32" : "uint8") + " is not what this operation takes");
+                 std::string("datatype ") + to_string(m.type) + " is not what this operation takes");
         if (written && m.memory == MemoryType::constant)
             fail(KmodelErrorKind::inconsistent, f, "the output range is in the read-only constant memory");
-        if (m.end() > sizes_.of(m.memory))
-            fail(KmodelErrorKind::out_of_bounds, f,
-                 "range " + std::to_string(m.start) + ".." + std::to_string(m.end()) + " lies outside the " +
-                     to_string(m.memory) + " memory of " + std::to_string(sizes_.of(m.memory)) + " bytes");
         return m;
     }
 

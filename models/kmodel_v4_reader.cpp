@@ -26,11 +26,6 @@ constexpr uint32_t kActivationTableBytes = 144;
 using v4::MemoryRange;
 using v4::MemoryType;
 
-std::string range_text(const MemoryRange& r) {
-    return std::string(v4::to_string(r.memory)) + " [" + std::to_string(r.start) + ", " + std::to_string(r.end()) +
-           ")";
-}
-
 class V4Reader {
 public:
     V4Reader(std::shared_ptr<const std::vector<uint8_t>> file, const KmodelReadOptions& options)
@@ -147,28 +142,7 @@ public:
 
 private:
     MemoryRange range(const ByteReader& r, uint64_t at, std::optional<uint32_t> node, const std::string& field) {
-        MemoryRange mr;
-        const uint32_t memory = r.u32(at, field + ".memory_type");
-        const uint32_t type = r.u32(at + 4, field + ".datatype");
-        mr.start = r.u32(at + 8, field + ".start");
-        mr.size = r.u32(at + 12, field + ".size");
-        if (memory > 2)
-            throw KmodelError(KmodelErrorKind::inconsistent,
-                              "memory type " + std::to_string(memory) + " is none of 0 (const), 1 (main), 2 (kpu)",
-                              node, field + ".memory_type");
-        if (type > 1)
-            throw KmodelError(KmodelErrorKind::inconsistent,
-                              "datatype " + std::to_string(type) + " is neither 0 (float32) nor 1 (uint8)", node,
-                              field + ".datatype");
-        mr.memory = static_cast<MemoryType>(memory);
-        mr.type = type == 0 ? DataType::float32 : DataType::uint8;
-        if (mr.end() > sizes_.of(mr.memory))
-            throw KmodelError(KmodelErrorKind::out_of_bounds,
-                              "range " + range_text(mr) + " is outside the " +
-                                  std::to_string(sizes_.of(mr.memory)) + "-byte " + v4::to_string(mr.memory) +
-                                  " memory",
-                              node, field);
-        return mr;
+        return v4::read_memory_range(r, at, node, field, sizes_);
     }
 
     Shape shape(const ByteReader& r, uint64_t at, std::optional<uint32_t> node, const std::string& field) {

@@ -1,5 +1,7 @@
 #include "models/kmodel_v4_types.h"
 
+#include "models/kmodel_error.h"
+
 namespace kpusim::v4 {
 
 const char* to_string(MemoryType t) {
@@ -9,6 +11,31 @@ const char* to_string(MemoryType t) {
     case MemoryType::kpu: return "kpu";
     }
     return "?";
+}
+
+MemoryRange read_memory_range(const ByteReader& r, uint64_t offset, std::optional<uint32_t> node,
+                              const std::string& field, const MemorySizes& sizes) {
+    const uint32_t memory = r.u32(offset, field + ".memory_type");
+    const uint32_t type = r.u32(offset + 4, field + ".datatype");
+    MemoryRange m;
+    m.start = r.u32(offset + 8, field + ".start");
+    m.size = r.u32(offset + 12, field + ".size");
+    if (memory > 2)
+        throw KmodelError(KmodelErrorKind::inconsistent,
+                          "memory_type " + std::to_string(memory) + " is not 0 (const), 1 (main) or 2 (kpu)", node,
+                          field + ".memory_type");
+    if (type > 1)
+        throw KmodelError(KmodelErrorKind::inconsistent,
+                          "datatype " + std::to_string(type) + " is not 0 (float32) or 1 (uint8)", node,
+                          field + ".datatype");
+    m.memory = static_cast<MemoryType>(memory);
+    m.type = type == 0 ? DataType::float32 : DataType::uint8;
+    if (m.end() > sizes.of(m.memory))
+        throw KmodelError(KmodelErrorKind::out_of_bounds,
+                          "range " + std::to_string(m.start) + ".." + std::to_string(m.end()) + " lies outside the " +
+                              to_string(m.memory) + " memory of " + std::to_string(sizes.of(m.memory)) + " bytes",
+                          node, field);
+    return m;
 }
 
 const char* opcode_name(uint32_t opcode) {

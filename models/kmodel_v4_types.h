@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
+#include "models/byte_reader.h"
 #include "models/layer_graph.h"
 
 namespace kpusim::v4 {
@@ -39,6 +42,13 @@ struct MemorySizes {
         return t == MemoryType::constant ? constants : t == MemoryType::main ? main : kpu;
     }
 };
+
+/// Read the memory_range at byte `offset` of `r` (spec §9.1) and check it: memory type 0..2,
+/// datatype 0..1, and the range inside its memory of `sizes` (end computed in 64 bits).
+/// Throws KmodelError naming `node` and the field: truncated, inconsistent (field
+/// `field`.memory_type or `field`.datatype), out_of_bounds (field `field`).
+MemoryRange read_memory_range(const ByteReader& r, uint64_t offset, std::optional<uint32_t> node,
+                              const std::string& field, const MemorySizes& sizes);
 
 /// The memories a V4 node runs on. `constants` is read-only.
 struct Memories {
