@@ -15,21 +15,34 @@ void window_input_sums(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint
         }
         return;
     }
-    // 3x3: sum the channels' padded planes, then a separable 3-tap box sum.
-    std::vector<int32_t> plane(uint64_t{pw} * ph, 0), rows(uint64_t{w} * ph);
-    for (uint32_t c = c0; c < c0 + count; ++c) {
-        const int16_t* p = in.plane(c);
-        for (uint64_t i = 0; i < plane.size(); ++i) plane[i] += p[i];
-    }
-    for (uint32_t y = 0; y < ph; ++y)
-        for (uint32_t x = 0; x < w; ++x) {
-            const int32_t* r = plane.data() + uint64_t{y} * pw + x;
-            rows[uint64_t{y} * w + x] = r[0] + r[1] + r[2];
+    // 3x3: sum the channels' padded planes (one channel: read it in place), then a separable
+    // 3-tap box sum. Work buffers kept per thread: depthwise layers call this per channel.
+    thread_local std::vector<int32_t> plane, rows;
+    rows.resize(uint64_t{w} * ph);
+    auto row_sums = [&](const auto* src) {
+        for (uint64_t y = 0; y < ph; ++y) {
+            const auto* r = src + y * pw;
+            int32_t* dst = rows.data() + y * w;
+            for (uint64_t x = 0; x < w; ++x) dst[x] = int32_t{r[x]} + r[x + 1] + r[x + 2];  // 64-bit index: vectorises
         }
-    for (uint32_t y = 0; y < h; ++y)
-        for (uint32_t x = 0; x < w; ++x)
-            out[uint64_t{y} * w + x] = rows[uint64_t{y} * w + x] + rows[uint64_t{y + 1} * w + x] +
-                                       rows[uint64_t{y + 2} * w + x];
+    };
+    if (count == 1) {
+        row_sums(in.plane(c0));
+    } else {
+        plane.assign(uint64_t{pw} * ph, 0);
+        for (uint32_t c = c0; c < c0 + count; ++c) {
+            const int16_t* p = in.plane(c);
+            for (uint64_t i = 0; i < plane.size(); ++i) plane[i] += p[i];
+        }
+        row_sums(plane.data());
+    }
+    for (uint64_t y = 0; y < h; ++y) {
+        const int32_t* r0 = rows.data() + y * w;
+        const int32_t* r1 = r0 + w;
+        const int32_t* r2 = r1 + w;
+        int32_t* dst = out.data() + y * w;
+        for (uint64_t x = 0; x < w; ++x) dst[x] = r0[x] + r1[x] + r2[x];
+    }
 }
 
 }  // namespace kpusim::kpu

@@ -50,26 +50,35 @@ inline int32_t pair(int32_t lo, int32_t hi) {
     return static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
 }
 
-// Normal layers: pack weights of outputs [o0, o0 + ob) as [channel pair][tap][output].
-void pack_normal(const int32_t* w, uint32_t channels, uint32_t taps, uint32_t o0, uint32_t ob,
-                 std::vector<int32_t>& out) {
-    const uint32_t pairs = (channels + 1) / 2;
-    out.resize(uint64_t{pairs} * taps * ob);
-    for (uint32_t cp = 0; cp < pairs; ++cp)
-        for (uint32_t t = 0; t < taps; ++t)
-            for (uint32_t j = 0; j < ob; ++j) {
-                const int32_t* wo = w + uint64_t{o0 + j} * channels * taps;
-                const uint32_t c = 2 * cp;
-                const int32_t lo = wo[uint64_t{c} * taps + t];
-                const int32_t hi = c + 1 < channels ? wo[uint64_t{c + 1} * taps + t] : 0;
-                out[(uint64_t{cp} * taps + t) * ob + j] = pair(lo, hi);
-            }
+// Normal layers: pack weights of outputs [o0, o0 + ob) as [channel pair][tap][output] into
+// out[0 .. pairs x taps x ob). Reads each output's weights in order (channel c of a pair is
+// its low half, c + 1 its high half; no partner: 0). Weights are 0..255 (checked before).
+template <typename W>
+void pack_normal(const W* w, uint32_t channels, uint32_t taps, uint32_t o0, uint32_t ob, int32_t* out) {
+    const uint64_t pairs = (channels + 1) / 2, full = channels / 2;
+    for (uint64_t j = 0; j < ob; ++j) {
+        const W* wo = w + (o0 + j) * uint64_t{channels} * taps;
+        int32_t* dst = out + j;
+        if (taps == 1) {  // 1x1: the common case, written out so that it compiles to a tight loop
+            for (uint64_t cp = 0; cp < full; ++cp) dst[cp * ob] = pair(wo[2 * cp], wo[2 * cp + 1]);
+            if (pairs > full) dst[full * ob] = pair(wo[2 * full], 0);
+            continue;
+        }
+        for (uint64_t cp = 0; cp < full; ++cp) {
+            const W* lo = wo + 2 * cp * taps;
+            const W* hi = lo + taps;
+            for (uint64_t t = 0; t < taps; ++t) dst[(cp * taps + t) * ob] = pair(lo[t], hi[t]);
+        }
+        if (pairs > full)  // odd channel count: the last channel has no partner
+            for (uint64_t t = 0; t < taps; ++t) dst[(full * taps + t) * ob] = pair(wo[2 * full * taps + t], 0);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Portable kernels (any architecture; the compiler vectorises the inner loops).
 
-void normal_portable(const PaddedInput& in, const Geometry& g, uint32_t outputs, const int32_t* w,
+template <typename W>
+void normal_portable(const PaddedInput& in, const Geometry& g, uint32_t outputs, const W* w,
                      int32_t* acc) {
     const uint32_t channels = in.channels;
     constexpr uint32_t kOb = 4;
@@ -98,8 +107,9 @@ void normal_portable(const PaddedInput& in, const Geometry& g, uint32_t outputs,
     }
 }
 
+template <typename W>
 void depthwise_portable(const PaddedInput& in, const Geometry& g, uint32_t outputs,
-                        const int32_t* w, int32_t* acc) {
+                        const W* w, int32_t* acc) {
     for (uint32_t o = 0; o < outputs; ++o) {
         int32_t* a = acc + uint64_t{o} * g.positions;
         std::fill(a, a + g.positions, 0);
@@ -193,21 +203,26 @@ KPUSIM_VNNI void normal_block_vnni(const PaddedInput& in, const Geometry& g, uin
     }
 }
 
+template <typename W>
 KPUSIM_AVX2 void normal_avx2(const PaddedInput& in, const Geometry& g, uint32_t outputs,
-                             const int32_t* w, int32_t* acc, bool vnni) {
+                             const W* w, int32_t* acc, bool vnni) {
     constexpr uint32_t kOb = 6;
     const uint64_t chunk = chunk_positions(in.channels, g.positions);
-    // Pack every output block's weights once.
-    std::vector<std::vector<int32_t>> packed((outputs + kOb - 1) / kOb);
-    for (uint32_t b = 0; b < packed.size(); ++b)
-        pack_normal(w, in.channels, g.taps, b * kOb, std::min(kOb, outputs - b * kOb), packed[b]);
+    // Pack every output block's weights once, block b at b x block_size (a buffer kept per
+    // thread: no allocation per layer).
+    const uint32_t blocks = (outputs + kOb - 1) / kOb;
+    const uint64_t block_size = uint64_t{(in.channels + 1) / 2} * g.taps * kOb;
+    thread_local std::vector<int32_t> packed;
+    if (packed.size() < blocks * block_size) packed.resize(blocks * block_size);
+    for (uint32_t b = 0; b < blocks; ++b)
+        pack_normal(w, in.channels, g.taps, b * kOb, std::min(kOb, outputs - b * kOb), packed.data() + b * block_size);
     for (uint64_t q0 = 0; q0 < g.positions; q0 += chunk) {
         const uint64_t q1 = std::min(g.positions, q0 + chunk);
-        for (uint32_t b = 0; b < packed.size(); ++b) {
+        for (uint32_t b = 0; b < blocks; ++b) {
             const uint32_t o0 = b * kOb, ob = std::min(kOb, outputs - o0);
             int32_t* out[kOb];
             for (uint32_t j = 0; j < ob; ++j) out[j] = acc + uint64_t{o0 + j} * g.positions;
-            const int32_t* wp = packed[b].data();
+            const int32_t* wp = packed.data() + b * block_size;
             if (vnni) {
                 switch (ob) {
                     case 6: normal_block_vnni<6>(in, g, q0, q1, wp, out); break;
@@ -231,11 +246,12 @@ KPUSIM_AVX2 void normal_avx2(const PaddedInput& in, const Geometry& g, uint32_t 
     }
 }
 
+template <typename W>
 KPUSIM_AVX2 void depthwise_avx2(const PaddedInput& in, const Geometry& g, uint32_t outputs,
-                                const int32_t* w, int32_t* acc) {
+                                const W* w, int32_t* acc) {
     const uint32_t taps = g.taps, pairs = (taps + 1) / 2;
     for (uint32_t o = 0; o < outputs; ++o) {
-        const int32_t* wo = w + uint64_t{o} * taps;
+        const W* wo = w + uint64_t{o} * taps;
         __m256i wv[5];
         uint32_t off_a[5], off_b[5];
         for (uint32_t tp = 0; tp < pairs; ++tp) {
@@ -289,8 +305,10 @@ FastAccLayout fast_acc_layout(const PaddedInput& in) {
     return l;
 }
 
-void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs,
-                        const int32_t* weights, int32_t* acc, ConvIsa isa) {
+namespace {
+
+// The checks shared by both weight types; returns false when there is nothing to compute.
+bool check_fast_arguments(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs, ConvIsa isa) {
     if (kernel != 1 && kernel != 3)
         throw std::invalid_argument("conv_products_fast: kernel " + std::to_string(kernel) +
                                     " (expected 1 or 3)");
@@ -298,7 +316,13 @@ void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, 
         throw std::invalid_argument("conv_products_fast: a " + std::to_string(kernel) + "x" +
                                     std::to_string(kernel) + " kernel needs pad " +
                                     (kernel == 3 ? "1" : "0"));
-    if (in.channels == 0 || in.width == 0 || in.height == 0 || outputs == 0) return;
+    if (isa == ConvIsa::avx2 || isa == ConvIsa::avx512vnni) {
+        if (!conv_avx2_available())
+            throw std::invalid_argument("conv_products_fast: AVX2 is not available on this CPU/build");
+        if (isa == ConvIsa::avx512vnni && !conv_vnni_available())
+            throw std::invalid_argument("conv_products_fast: AVX-512 VNNI is not available on this CPU/build");
+    }
+    if (in.channels == 0 || in.width == 0 || in.height == 0 || outputs == 0) return false;
     const Geometry g = geometry(in, kernel);
     if (in.pixels.size() < uint64_t{in.channels} * g.plane + kPaddedInputSlack)
         throw std::invalid_argument("conv_products_fast: the padded input needs " +
@@ -306,26 +330,16 @@ void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, 
                                     " elements of slack after its last plane");
     if (depthwise && outputs != in.channels)
         throw std::invalid_argument("conv_products_fast: a depthwise layer has as many outputs as inputs");
-    const uint64_t n_weights = uint64_t{outputs} * (depthwise ? 1 : in.channels) * g.taps;
-    uint32_t bits = 0;  // any weight outside 0..255 sets a bit above bit 7 (branch-free, vectorised)
-    for (uint64_t i = 0; i < n_weights; ++i) bits |= static_cast<uint32_t>(weights[i]);
-    if (bits > 255)
-        for (uint64_t i = 0; i < n_weights; ++i)
-            if (weights[i] < 0 || weights[i] > 255)
-                throw std::invalid_argument("conv_products_fast: weight " + std::to_string(weights[i]) +
-                                            " outside 0..255 (8-bit weights only)");
-    bool use_avx2 = false, use_vnni = false;
-    if (isa == ConvIsa::avx2 || isa == ConvIsa::avx512vnni) {
-        if (!conv_avx2_available())
-            throw std::invalid_argument("conv_products_fast: AVX2 is not available on this CPU/build");
-        if (isa == ConvIsa::avx512vnni && !conv_vnni_available())
-            throw std::invalid_argument("conv_products_fast: AVX-512 VNNI is not available on this CPU/build");
-        use_avx2 = true;
-        use_vnni = isa == ConvIsa::avx512vnni;
-    } else if (isa == ConvIsa::automatic) {
-        use_avx2 = conv_avx2_available();
-        use_vnni = conv_vnni_available();
-    }
+    return true;
+}
+
+template <typename W>
+void dispatch(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs, const W* weights,
+              int32_t* acc, ConvIsa isa) {
+    const Geometry g = geometry(in, kernel);
+    const bool use_avx2 = isa == ConvIsa::avx2 || isa == ConvIsa::avx512vnni ||
+                          (isa == ConvIsa::automatic && conv_avx2_available());
+    const bool use_vnni = isa == ConvIsa::avx512vnni || (isa == ConvIsa::automatic && conv_vnni_available());
 #if defined(__x86_64__)
     if (use_avx2) {
         if (depthwise) depthwise_avx2(in, g, outputs, weights, acc);
@@ -337,6 +351,28 @@ void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, 
     (void)use_vnni;
     if (depthwise) depthwise_portable(in, g, outputs, weights, acc);
     else normal_portable(in, g, outputs, weights, acc);
+}
+
+}  // namespace
+
+void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs,
+                        const int32_t* weights, int32_t* acc, ConvIsa isa) {
+    if (!check_fast_arguments(in, kernel, depthwise, outputs, isa)) return;
+    const uint64_t n_weights = uint64_t{outputs} * (depthwise ? 1 : in.channels) * kernel * kernel;
+    uint32_t bits = 0;  // any weight outside 0..255 sets a bit above bit 7 (branch-free, vectorised)
+    for (uint64_t i = 0; i < n_weights; ++i) bits |= static_cast<uint32_t>(weights[i]);
+    if (bits > 255)
+        for (uint64_t i = 0; i < n_weights; ++i)
+            if (weights[i] < 0 || weights[i] > 255)
+                throw std::invalid_argument("conv_products_fast: weight " + std::to_string(weights[i]) +
+                                            " outside 0..255 (8-bit weights only)");
+    dispatch(in, kernel, depthwise, outputs, weights, acc, isa);
+}
+
+void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs,
+                        const uint8_t* weights, int32_t* acc, ConvIsa isa) {
+    if (!check_fast_arguments(in, kernel, depthwise, outputs, isa)) return;
+    dispatch(in, kernel, depthwise, outputs, weights, acc, isa);
 }
 
 }  // namespace kpusim::kpu

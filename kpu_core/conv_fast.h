@@ -57,4 +57,9 @@ FastAccLayout fast_acc_layout(const PaddedInput& in);
 void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs,
                         const int32_t* weights, int32_t* acc, ConvIsa isa = ConvIsa::automatic);
 
+/// The same with the weights as the kmodel stores them (one byte each, same order): no
+/// conversion or range check needed. Throws as above, except for the weight range.
+void conv_products_fast(const PaddedInput& in, uint32_t kernel, bool depthwise, uint32_t outputs,
+                        const uint8_t* weights, int32_t* acc, ConvIsa isa = ConvIsa::automatic);
+
 }  // namespace kpusim::kpu

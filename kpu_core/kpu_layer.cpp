@@ -23,8 +23,7 @@ namespace kpusim::kpu {
 namespace {
 
 // Read the IC x H x W input map from KPU RAM (spec §2 layout) into padded int16 planes.
-PaddedInput read_input(const LayerArgument& a, const uint8_t* kpu_ram) {
-    PaddedInput in;
+void read_input(const LayerArgument& a, const uint8_t* kpu_ram, PaddedInput& in) {
     in.channels = a.in_channels();
     in.height = a.in_height();
     in.width = a.in_width();
@@ -43,15 +42,13 @@ PaddedInput read_input(const LayerArgument& a, const uint8_t* kpu_ram) {
             for (uint32_t x = 0; x < in.width; ++x) dst[x] = src[x];
         }
     }
-    return in;
 }
 
-std::vector<int32_t> read_weights(const LayerArgument& a, const uint8_t* bytes, bool eight_bit) {
+void read_weights(const LayerArgument& a, const uint8_t* bytes, bool eight_bit, std::vector<int32_t>& w) {
     const uint32_t n = a.weight_bytes(eight_bit) / (eight_bit ? 1 : 2);
-    if (eight_bit) return std::vector<int32_t>(bytes, bytes + n);  // no zero-fill first
-    std::vector<int32_t> w(n);
+    if (eight_bit) return w.assign(bytes, bytes + n);
+    w.resize(n);
     for (uint32_t i = 0; i < n; ++i) w[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
-    return w;
 }
 
 // Per-thread work buffers of run_channels.
@@ -60,7 +57,7 @@ struct Scratch {
     std::vector<Acc> acc;
     std::vector<uint8_t> activated, pooled, activated_q;
     std::vector<int64_t> bn_values, xterm, xterm_q, kept_xterm;
-    std::vector<uint64_t> kept_pixel, kept_at;
+    std::vector<uint64_t> kept_pixel;
     std::vector<int32_t> kept_acc;
     std::vector<double> xterm_f64;
 };
@@ -75,8 +72,10 @@ std::vector<T>& grow(std::vector<T>& v, uint64_t n) {
 // arg x S >> shift, flooring (spec §6.2). |arg| < 2^23 and |S| < 2^34: no overflow.
 inline int64_t scaled(int64_t arg, int64_t sum, uint32_t shift) { return (arg * sum) >> shift; }
 
+// Weights: `w` as int32 ([oc][g][k][k]), or null when `w8` holds them as the kmodel's bytes
+// (8-bit weights on the fast kernels: no int32 copy is made).
 template <typename Acc>
-void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vector<int32_t>& w,
+void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const int32_t* w, const uint8_t* w8,
                   uint8_t* kpu_ram, uint8_t* main_out, const KpuOptions& options,
                   uint32_t layer_index) {
     const LayerArgument& a = *in.arg;
@@ -118,7 +117,8 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         acc_plane = layout.plane_stride;
         grow(acc_buffer, layout.elements(oc));
         if constexpr (std::is_same_v<Acc, int32_t>)
-            conv_products_fast(x, k, dw, oc, w.data(), acc_buffer.data());
+            w ? conv_products_fast(x, k, dw, oc, w, acc_buffer.data())
+              : conv_products_fast(x, k, dw, oc, w8, acc_buffer.data());
     } else {
         grow(acc_buffer, pixels * kOutputBlock);
     }
@@ -128,10 +128,16 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
     std::vector<int64_t>& bn_values = grow(scratch.bn_values, pixels);
 
     // Channel o's pooled output to KPU RAM and, when streamed, to main memory.
-    auto write_channel = [&](uint32_t o) {
+    auto write_channel = [&](uint32_t o, const uint8_t* plane) {
         for (uint32_t y = 0; y < oh; ++y)
-            std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0), pooled.data() + uint64_t{y} * ow, ow);
-        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, pooled.data(), uint64_t{ow} * oh);
+            std::memcpy(out_base + element_offset(out_layout, oh, o, y, 0), plane + uint64_t{y} * ow, ow);
+        if (main_out) std::memcpy(main_out + uint64_t{o} * ow * oh, plane, uint64_t{ow} * oh);
+    };
+    // Channel o's activation plane pooled (no copy for bypass) and written.
+    auto pool_and_write = [&](uint32_t o) {
+        if (pool == PoolType::bypass) return write_channel(o, activated.data());
+        pool_plane(activated.data(), width, height, pool, pooled.data());
+        write_channel(o, pooled.data());
     };
     // Select pools (left_top / right_top) keep one pixel of each s x s window: with the AVX2
     // post-processing only those pixels go through batch-norm and activation.
@@ -140,21 +146,31 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                               pool == PoolType::left_top_4_s4);
     const uint64_t kept = uint64_t{ow} * oh;
     std::vector<uint64_t>& kept_pixel = scratch.kept_pixel;  // input position (y * width + x) of each kept pixel
-    std::vector<uint64_t>& kept_at = scratch.kept_at;        // its index in an accumulator plane (y * acc_row + x)
     std::vector<int64_t>& kept_xterm = scratch.kept_xterm;
     std::vector<int32_t>& kept_acc = scratch.kept_acc;
+    // Kept pixel (ox, oy) is input pixel (ox * s + dx, oy * s).
+    const uint32_t select_stride = select_pool ? pool_stride(pool) : 1;
+    const uint32_t select_dx = pool == PoolType::right_top_2_s2 ? 1 : 0;
     if (select_pool) {
-        const uint32_t s = pool_stride(pool), dx = pool == PoolType::right_top_2_s2 ? 1 : 0;
         grow(kept_pixel, kept);
-        grow(kept_at, kept);
         grow(kept_xterm, kept);
         grow(kept_acc, kept);
         for (uint32_t oy = 0; oy < oh; ++oy)
-            for (uint32_t ox = 0; ox < ow; ++ox) {
-                kept_pixel[uint64_t{oy} * ow + ox] = uint64_t{oy * s} * width + ox * s + dx;
-                kept_at[uint64_t{oy} * ow + ox] = uint64_t{oy * s} * acc_row + ox * s + dx;
-            }
+            for (uint32_t ox = 0; ox < ow; ++ox)
+                kept_pixel[uint64_t{oy} * ow + ox] =
+                    uint64_t{oy} * select_stride * width + uint64_t{ox} * select_stride + select_dx;
     }
+    // The kept pixels' accumulators of one plane, row by row (a strided copy).
+    auto gather_kept = [&](const int32_t* plane) {
+        for (uint32_t oy = 0; oy < oh; ++oy) {
+            const int32_t* src = plane + uint64_t{oy} * select_stride * acc_row + select_dx;
+            int32_t* dst = kept_acc.data() + uint64_t{oy} * ow;
+            if (select_stride == 2)
+                for (uint32_t ox = 0; ox < ow; ++ox) dst[ox] = src[2 * uint64_t{ox}];
+            else
+                for (uint32_t ox = 0; ox < ow; ++ox) dst[ox] = src[uint64_t{ox} * select_stride];
+        }
+    };
     // The AVX2 post-processing takes the S_x term of each position, (arg_x x S_x) >> shr_x,
     // computed once per S_x (the same for every output channel of a normal layer).
     std::vector<int64_t>& xterm = scratch.xterm;
@@ -192,15 +208,22 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         xterm_q_ready = false;  // built on first use (xterm_in_acc_layout)
         // As doubles in the accumulators' layout for conv_activate_f64 (exact: |xterm| < 2^46);
         // padding columns 0.
+        auto convert = [&](const int64_t* from, uint64_t n, double* to) {
+            for (uint64_t i = simd::to_double(from, n, to); i < n; ++i) to[i] = static_cast<double>(from[i]);
+        };
         if (acc_row == width) {
             grow(xterm_f64, pixels);
-            for (uint64_t i = 0; i < pixels; ++i) xterm_f64[i] = static_cast<double>(xterm[i]);
+            convert(xterm.data(), pixels, xterm_f64.data());
         } else {
             grow(xterm_f64, acc_plane);
-            std::fill(xterm_f64.begin(), xterm_f64.begin() + acc_plane, 0.0);
-            for (uint32_t y = 0; y < height; ++y)
-                for (uint32_t xi = 0; xi < width; ++xi)
-                    xterm_f64[uint64_t{y} * acc_row + xi] = static_cast<double>(xterm[uint64_t{y} * width + xi]);
+            for (uint32_t y = 0; y < height; ++y) {
+                double* row = xterm_f64.data() + uint64_t{y} * acc_row;
+                convert(xterm.data() + uint64_t{y} * width, width, row);
+                const uint64_t row_end = std::min<uint64_t>(acc_row, acc_plane - uint64_t{y} * acc_row);
+                std::fill(row + width, row + row_end, 0.0);
+            }
+            const uint64_t covered = uint64_t{height} * acc_row;
+            if (covered < acc_plane) std::fill(xterm_f64.begin() + covered, xterm_f64.begin() + acc_plane, 0.0);
         }
     };
     // Whether no position of the channel can have a batch-norm value below every activation
@@ -256,7 +279,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         const int32_t* wo[kOutputBlock];
         Acc* ao[kOutputBlock];
         for (uint32_t j = 0; j < n; ++j) {
-            wo[j] = w.data() + uint64_t{o0 + j} * group_channels * k2;
+            wo[j] = w ? w + uint64_t{o0 + j} * group_channels * k2 : nullptr;
             ao[j] = acc + (fast ? uint64_t{o0 + j} : j) * acc_plane;
         }
         const uint32_t c0 = dw ? o0 : 0;
@@ -270,7 +293,9 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
         for (uint32_t j = 0; j < n; ++j) {
             const uint32_t o = o0 + j;
             const int64_t per_channel =
-                weight_sum_term(wo[j], group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule) +
+                (w ? weight_sum_term(wo[j], group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule)
+                   : weight_sum_term(w8 + uint64_t{o} * group_channels * k2, group_channels, k2, a.arg_w, a.shr_w,
+                                     options.arg_x_rule)) +
                 a.arg_add * static_cast<int64_t>(group_channels);
             uint64_t word = 0;
             std::memcpy(&word, in.batchnorm + uint64_t{o} * 8, 8);  // host is little-endian
@@ -280,7 +305,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
             int64_t lo = INT64_MAX, hi = INT64_MIN;
             if constexpr (std::is_same_v<Acc, int32_t>) {
                 if (select_pool && no_segment_impossible(per_channel, bn)) {
-                    for (uint64_t i = 0; i < kept; ++i) kept_acc[i] = ac[kept_at[i]];
+                    gather_kept(ac);
                     uint64_t i = simd::conv_batchnorm(kept_acc.data(), kept_xterm.data(), kept, per_channel,
                                                       bn.norm_mul, bn.norm_shift, bn.norm_add,
                                                       conv_fits_int32(per_channel), bn_values.data(), &lo, &hi);
@@ -292,7 +317,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                     activate_plane(bn_values.data(), kept, table, options.activation_rule, pooled.data(),
                                    &no_segment, lo, hi, true);
                     if (!no_segment) {  // always, by no_segment_impossible; else the full path reports it
-                        write_channel(o);
+                        write_channel(o, pooled.data());
                         continue;
                     }
                     lo = INT64_MAX;
@@ -327,8 +352,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                         for (uint32_t y = 0; y < height; ++y)
                             std::memcpy(activated.data() + uint64_t{y} * width, dst + uint64_t{y} * acc_row, width);
                     if (!no_segment) {  // always: the bounds keep every value in a segment
-                        pool_plane(activated.data(), width, height, pool, pooled.data());
-                        write_channel(o);
+                        pool_and_write(o);
                         continue;
                     }
                 }
@@ -358,8 +382,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
                                          ": output channel " + std::to_string(o) +
                                          " has a batch-norm value below every activation segment "
                                          "start (the table's segment 0 must start at -2^35)");
-            pool_plane(activated.data(), width, height, pool, pooled.data());
-            write_channel(o);
+            pool_and_write(o);
         }
     }
 }
@@ -369,12 +392,18 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const std::vec
 void run_layer(const KpuLayerInputs& in, uint8_t* kpu_ram, uint8_t* main_out,
                const KpuOptions& options, uint32_t layer_index) {
     const LayerArgument& a = *in.arg;
-    const PaddedInput x = read_input(a, kpu_ram);
-    const std::vector<int32_t> w = read_weights(a, in.weights, in.eight_bit);
+    // Kept per thread: a forward allocates (and page-faults) no input or weight copy per layer.
+    thread_local PaddedInput x;
+    thread_local std::vector<int32_t> w;
+    read_input(a, kpu_ram, x);
+    // 8-bit weights on the fast kernels are read as the kmodel's bytes.
+    if (in.eight_bit && !options.reference_kernels)
+        return run_channels<int32_t>(in, x, nullptr, in.weights, kpu_ram, main_out, options, layer_index);
+    read_weights(a, in.weights, in.eight_bit, w);
     if (in.eight_bit)
-        run_channels<int32_t>(in, x, w, kpu_ram, main_out, options, layer_index);
+        run_channels<int32_t>(in, x, w.data(), nullptr, kpu_ram, main_out, options, layer_index);
     else
-        run_channels<int64_t>(in, x, w, kpu_ram, main_out, options, layer_index);
+        run_channels<int64_t>(in, x, w.data(), nullptr, kpu_ram, main_out, options, layer_index);
 }
 
 }  // namespace kpusim::kpu

@@ -238,6 +238,20 @@ KPUSIM_AVX2 uint64_t conv_activate_f64_avx2(const int32_t* acc, const double* xt
     return done;
 }
 
+// int64 -> double for |v| < 2^51 (AVX2 has no such conversion): adding v to the bits of
+// 1.5 x 2^52 puts v in the mantissa of a double in [2^52, 2^53); subtracting 1.5 x 2^52
+// leaves v, exactly.
+KPUSIM_AVX2 uint64_t to_double_avx2(const int64_t* v, uint64_t n, double* out) {
+    const uint64_t done = n / 4 * 4;
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0);  // 1.5 x 2^52
+    const __m256i magic_bits = _mm256_castpd_si256(magic);
+    for (uint64_t i = 0; i < done; i += 4) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i));
+        _mm256_storeu_pd(out + i, _mm256_sub_pd(_mm256_castsi256_pd(_mm256_add_epi64(x, magic_bits)), magic));
+    }
+    return done;
+}
+
 KPUSIM_AVX2 void minmax32_avx2(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
     *lo = v[0];
     *hi = v[0];
@@ -280,6 +294,11 @@ uint64_t conv_activate_f64(const int32_t* acc, const double* xterm, uint64_t n, 
     if (!available()) return 0;
     return conv_activate_f64_avx2(acc, xterm, n, per_channel, norm_mul, norm_shift, norm_add, x_start, mul, shift,
                                   bias, constant, reference, out);
+}
+
+uint64_t to_double(const int64_t* v, uint64_t n, double* out) {
+    if (!available()) return 0;
+    return to_double_avx2(v, n, out);
 }
 
 void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
@@ -332,6 +351,8 @@ uint64_t conv_batchnorm(const int32_t*, const int64_t*, uint64_t, int64_t, int64
 }
 
 uint64_t offset_term(const int32_t*, uint64_t, int64_t, uint32_t, int64_t*, int64_t*, int64_t*) { return 0; }
+
+uint64_t to_double(const int64_t*, uint64_t, double*) { return 0; }
 
 void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi) {
     *lo = *hi = v[0];

@@ -49,6 +49,10 @@ uint64_t conv_activate_f64(const int32_t* acc, const double* xterm, uint64_t n, 
                            int64_t norm_mul, uint32_t norm_shift, int64_t norm_add, int64_t x_start, uint64_t mul,
                            uint32_t shift, uint32_t bias, uint8_t constant, bool reference, uint8_t* out);
 
+/// out[i] = v[i] as a double, exactly, for the prefix handled; precondition |v[i]| < 2^51
+/// (the offset terms are below 2^46). Returns the prefix length handled (a multiple of 4).
+uint64_t to_double(const int64_t* v, uint64_t n, double* out);
+
 /// The minimum and maximum of v[0..n) (n >= 1), all of it.
 void minmax32(const int32_t* v, uint64_t n, int32_t* lo, int32_t* hi);
 

@@ -76,9 +76,15 @@ void input_sum_term(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_
     }
 }
 
-int64_t weight_sum_term(const int32_t* weights, uint32_t count, uint32_t taps, int32_t arg_w,
+namespace {
+
+template <typename W>
+int64_t weight_sum_term_of(const W* weights, uint32_t count, uint32_t taps, int32_t arg_w,
                         uint32_t shr_w, ArgXRule rule) {
-    if (rule == ArgXRule::per_channel) {
+    if (arg_w == 0) return 0;
+    // Per channel only where the rules can differ: otherwise the whole sum gives the same
+    // term in one pass the compiler vectorises.
+    if (rule == ArgXRule::per_channel && count > 1 && !arg_rules_agree(arg_w, shr_w)) {
         int64_t total = 0;
         for (uint32_t c = 0; c < count; ++c) {
             int64_t s = 0;
@@ -90,6 +96,18 @@ int64_t weight_sum_term(const int32_t* weights, uint32_t count, uint32_t taps, i
     int64_t s = 0;
     for (uint64_t i = 0; i < uint64_t{count} * taps; ++i) s += weights[i];
     return floor_scaled(arg_w, s, shr_w);
+}
+
+}  // namespace
+
+int64_t weight_sum_term(const int32_t* weights, uint32_t count, uint32_t taps, int32_t arg_w,
+                        uint32_t shr_w, ArgXRule rule) {
+    return weight_sum_term_of(weights, count, taps, arg_w, shr_w, rule);
+}
+
+int64_t weight_sum_term(const uint8_t* weights, uint32_t count, uint32_t taps, int32_t arg_w,
+                        uint32_t shr_w, ArgXRule rule) {
+    return weight_sum_term_of(weights, count, taps, arg_w, shr_w, rule);
 }
 
 }  // namespace kpusim::kpu

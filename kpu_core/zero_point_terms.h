@@ -55,8 +55,12 @@ void input_sum_term(const PaddedInput& in, uint32_t kernel, uint32_t c0, uint32_
                     int32_t arg_x, uint32_t shr_x, ArgXRule rule, std::vector<int64_t>& term);
 
 /// The arg_w term of one output channel: `weights` holds `count` x `taps` values
-/// ([channel][tap], taps = k x k), `shr_w` 0..63. Per channel (rule per_channel) or whole.
+/// ([channel][tap], taps = k x k), `shr_w` 0..63. Per channel (rule per_channel) or whole;
+/// the two are computed the same way when they cannot differ (arg_w a multiple of 2^shr_w).
 int64_t weight_sum_term(const int32_t* weights, uint32_t count, uint32_t taps, int32_t arg_w,
+                        uint32_t shr_w, ArgXRule rule);
+/// The same for 8-bit weights as the kmodel stores them (one byte each).
+int64_t weight_sum_term(const uint8_t* weights, uint32_t count, uint32_t taps, int32_t arg_w,
                         uint32_t shr_w, ArgXRule rule);
 
 }  // namespace kpusim::kpu

@@ -3,6 +3,7 @@
 // fast and the reference kernels.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -13,6 +14,8 @@
 #include "kpu_core/conv_fast.h"
 #include "kpu_core/kpu_layer.h"
 #include "kpu_core/kpu_ram_layout.h"
+#include "kpu_core/pool.h"
+#include "kpu_core/zero_point_terms.h"
 
 using namespace kpusim::kpu;
 
@@ -69,6 +72,15 @@ void expect_fast_equals_reference(const PaddedInput& in, uint32_t kernel, bool d
             for (uint32_t x = 0; x < in.width; ++x)
                 ASSERT_EQ(acc[o * l.plane_stride + y * l.row_stride + x], ref[o * pixels + y * in.width + x])
                     << "output " << o << " at (" << y << ", " << x << ")";
+    // The same weights as the kmodel's bytes (the overload run_layer uses) give the same sums.
+    const std::vector<uint8_t> bytes(w.begin(), w.end());
+    std::vector<int32_t> acc8(l.elements(outputs), -9);
+    conv_products_fast(in, kernel, dw, outputs, bytes.data(), acc8.data(), isa);
+    for (uint32_t o = 0; o < outputs; ++o)
+        for (uint32_t y = 0; y < in.height; ++y)
+            for (uint32_t x = 0; x < in.width; ++x)
+                ASSERT_EQ(acc8[o * l.plane_stride + y * l.row_stride + x], ref[o * pixels + y * in.width + x])
+                    << "byte weights: output " << o << " at (" << y << ", " << x << ")";
 }
 
 std::vector<ConvIsa> isas() {
@@ -252,4 +264,64 @@ TEST(ConvKernels, RunLayerFastEqualsReferenceKernels) {
         ASSERT_TRUE(ram == ram_ref);
     }
     EXPECT_LT(errors, 30) << "most layers must run to the end";
+}
+
+// The 2 x 2 stride-2 pools (vectorised 16 outputs at a time) against the window definition of
+// spec §6.5, on widths around the vector width and odd sizes (the last column/row dropped).
+TEST(ConvKernels, TwoByTwoPoolsMatchTheWindowDefinition) {
+    std::mt19937 rng(5);
+    for (uint32_t width = 2; width <= 100; ++width) {
+        const uint32_t height = 2 + rng() % 5;
+        std::vector<uint8_t> plane(uint64_t{width} * height);
+        for (auto& v : plane) v = static_cast<uint8_t>(width % 7 == 0 ? 255 - rng() % 3 : rng());
+        const uint32_t ow = width / 2, oh = height / 2;
+        for (PoolType type : {PoolType::max_2_s2, PoolType::mean_2_s2}) {
+            std::vector<uint8_t> out(uint64_t{ow} * oh + 1, 0xA5);
+            pool_plane(plane.data(), width, height, type, out.data());
+            for (uint32_t oy = 0; oy < oh; ++oy)
+                for (uint32_t ox = 0; ox < ow; ++ox) {
+                    const uint8_t* r0 = plane.data() + uint64_t{2 * oy} * width + 2 * ox;
+                    const uint8_t* r1 = r0 + width;
+                    const uint32_t expected =
+                        type == PoolType::max_2_s2
+                            ? std::max({r0[0], r0[1], r1[0], r1[1]})
+                            : (uint32_t{r0[0]} + r0[1] + r1[0] + r1[1]) / 4;  // floored mean
+                    ASSERT_EQ(out[uint64_t{oy} * ow + ox], expected)
+                        << (type == PoolType::max_2_s2 ? "max" : "mean") << " width " << width << " at (" << ox
+                        << ", " << oy << ")";
+                }
+            EXPECT_EQ(out.back(), 0xA5) << "wrote past the pooled plane, width " << width;
+        }
+    }
+}
+
+// weight_sum_term: per input channel or whole (spec §17), from int32 weights or the kmodel's
+// bytes, against the sums written out; a multiple-of-2^shr arg gives the same term either way.
+TEST(ConvKernels, WeightSumTermMatchesTheSumsWrittenOut) {
+    std::mt19937 rng(11);
+    for (int trial = 0; trial < 200; ++trial) {
+        const uint32_t count = 1 + rng() % 40, taps = rng() % 2 ? 9 : 1;
+        std::vector<int32_t> w(uint64_t{count} * taps);
+        for (auto& v : w) v = static_cast<int32_t>(rng() % 256);
+        const std::vector<uint8_t> bytes(w.begin(), w.end());
+        const uint32_t shr = rng() % 16;
+        int32_t arg = static_cast<int32_t>(rng() % (1 << 20)) - (1 << 19);
+        if (trial % 2) arg = arg / (1 << shr) * (1 << shr);  // a multiple of 2^shr: the rules agree
+        int64_t per_channel = 0, whole_sum = 0;
+        for (uint32_t c = 0; c < count; ++c) {
+            int64_t s = 0;
+            for (uint32_t t = 0; t < taps; ++t) s += w[uint64_t{c} * taps + t];
+            per_channel += (arg * s) >> shr;
+            whole_sum += s;
+        }
+        const int64_t whole = (arg * whole_sum) >> shr;
+        SCOPED_TRACE("trial " + std::to_string(trial));
+        EXPECT_EQ(weight_sum_term(w.data(), count, taps, arg, shr, ArgXRule::per_channel), per_channel);
+        EXPECT_EQ(weight_sum_term(bytes.data(), count, taps, arg, shr, ArgXRule::per_channel), per_channel);
+        EXPECT_EQ(weight_sum_term(w.data(), count, taps, arg, shr, ArgXRule::whole_sum), whole);
+        EXPECT_EQ(weight_sum_term(bytes.data(), count, taps, arg, shr, ArgXRule::whole_sum), whole);
+        if (arg_rules_agree(arg, shr)) {
+            EXPECT_EQ(per_channel, whole);
+        }
+    }
 }
