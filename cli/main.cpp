@@ -45,8 +45,6 @@
 #include "sim/sweep.h"
 #include "sim/trace.h"
 
-#include <stb_image.h>
-
 #include <iterator>
 #include <sstream>
 #include "sim/units.h"
@@ -74,13 +72,6 @@ struct RunOptions : kpusim::RunSettingsText, kpusim::DecodeText {
 struct FlashImageOptions {
     std::string model, address = "0x600000", firmware_size = "0", output;
 };
-
-// Width and height of the picture an input came from (the model input's for raw files).
-std::pair<float, float> picture_size(const std::string& input, const kpusim::ModelInput& in) {
-    int w = 0, h = 0, c = 0;
-    if (!input.empty() && stbi_info(input.c_str(), &w, &h, &c)) return {static_cast<float>(w), static_cast<float>(h)};
-    return {static_cast<float>(in.shape.w), static_cast<float>(in.shape.h)};
-}
 
 int run_command(RunOptions o) {
     using namespace kpusim;
@@ -301,7 +292,9 @@ int sc_main(int argc, char** argv) {
                                                fi.output, text_stream({{"-o", fi.output}}));
         o.top_given = top->count() > 0;
         if (o.inputs.size() == 1 && !std::filesystem::is_directory(o.inputs[0])) o.input = o.inputs[0];
-        else if (!o.inputs.empty()) o.dataset = {o.inputs, o.dataset.records, o.labels, o.dump_dir, o.top, o.dataset.threads};
+        else if (!o.inputs.empty())
+            o.dataset = {o.inputs, o.dataset.records, o.labels, o.dump_dir, o.top, o.dataset.threads,
+                         static_cast<const kpusim::DecodeText&>(o)};
         return run_command(o);
     } catch (const std::exception& e) {
         return kpusim::cli::report_error(e.what());

@@ -15,9 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "kpusim/kpusim.h"
 #include "models/kmodel_error.h"
 #include "sim/detection.h"
 #include "sim/model_input.h"
+#include "sim/run_options.h"
 #include "sim/run_report.h"
 #include "sim/simulate.h"
 
@@ -77,21 +79,36 @@ std::vector<PictureRecord> run_dataset(const Model& model, const std::vector<std
     std::vector<PictureRecord> records(files.size());
     const bool classifier =
         !model.outputs.empty() && guess_decode(model.outputs.front().shape) == DecodeKind::classify;
+    const std::string sha256 = options.decode ? model_sha256(model) : std::string();
     std::atomic<size_t> next{0};
     size_t done = 0;
     std::mutex progress_mutex;
     auto work = [&] {
+        FunctionalMemories memories;  // this worker's, reused picture after picture
         for (size_t i = next++; i < files.size(); i = next++) {
             PictureRecord& r = records[i];
             r.file = files[i];
             try {
                 std::vector<OutputTensor> outs =
-                    run_functional(model, load_model_input(files[i], model.input), options.kpu);
-                r.classifier = classifier && !outs.empty();
-                if (r.classifier) r.top = top_k(outs.front().as_floats(), options.top);
-                if (options.keep_outputs || !r.classifier) r.outputs = std::move(outs);
+                    run_functional(model, load_model_input(files[i], model.input), options.kpu, memories);
+                if (options.decode && !outs.empty()) {
+                    RunReport report;
+                    report.labels = options.labels;
+                    const auto [width, height] = picture_size(files[i], model.input);
+                    decode_into_report(model, outs, *options.decode, width, height, report, &sha256);
+                    r.classifier = report.decode == "classify";
+                    if (r.classifier) r.top = std::move(report.top);
+                    else r.decoded = decoded_json(report);
+                    if (options.keep_outputs || report.decode == "none") r.outputs = std::move(outs);
+                } else {
+                    r.classifier = classifier && !outs.empty();
+                    if (r.classifier) r.top = top_k(outs.front().as_floats(), options.top);
+                    if (options.keep_outputs || !r.classifier) r.outputs = std::move(outs);
+                }
             } catch (const std::exception& e) {
                 r.error = e.what();
+                r.outputs.clear();
+                r.decoded = nlohmann::ordered_json();
             }
             if (options.progress) {
                 std::lock_guard<std::mutex> lock(progress_mutex);
@@ -126,6 +143,8 @@ nlohmann::ordered_json record_json(const PictureRecord& r, const std::vector<std
         }
         j["top"] = top;
     }
+    if (r.decoded.is_object())
+        for (const auto& [key, value] : r.decoded.items()) j[key] = value;
     if (!r.outputs.empty()) {
         auto outs = nlohmann::ordered_json::array();
         for (const OutputTensor& o : r.outputs) {
@@ -226,6 +245,8 @@ int dataset_command(const Model& model, const RunSettings& settings, const Datas
     opt.top = cmd.top;
     opt.keep_outputs = !cmd.dump_dir.empty();
     opt.kpu = settings.kpu;
+    opt.decode = &cmd.decode;
+    opt.labels = labels;
     const bool bar = isatty(fileno(stderr));
     if (bar)
         opt.progress = [](size_t done, size_t total) {
@@ -265,6 +286,14 @@ int dataset_command(const Model& model, const RunSettings& settings, const Datas
         rec << j.dump() << "\n";
     }
     if (!rec) throw InputError("cannot write the records");
+    // The decoders' warnings (built-in anchors, a failed guess) once each, not once per picture.
+    std::vector<std::string> warnings;
+    for (const PictureRecord& r : records)
+        if (r.decoded.is_object() && r.decoded.contains("warnings"))
+            for (const auto& w : r.decoded["warnings"])
+                if (std::find(warnings.begin(), warnings.end(), w.get<std::string>()) == warnings.end())
+                    warnings.push_back(w.get<std::string>());
+    for (const std::string& w : warnings) std::cerr << "kpusim: warning: " << w << "\n";
 
     const unsigned threads = cmd.threads ? cmd.threads : std::max(1u, std::thread::hardware_concurrency());
     info << records.size() << " pictures in " << std::fixed << std::setprecision(2) << seconds << " s ("

@@ -18,6 +18,7 @@
 #include "models/layer_graph.h"
 #include "sim/classification.h"
 #include "sim/functional_executor.h"
+#include "sim/run_options.h"
 #include "sim/run_settings.h"
 
 namespace kpusim {
@@ -33,6 +34,11 @@ struct DatasetOptions {
     uint32_t top = 5;            ///< classes kept per picture for classifier outputs
     bool keep_outputs = false;   ///< keep every raw output in the records (else classifiers keep top-K only)
     kpu::KpuOptions kpu;         ///< functional KPU options (activation rule, kernels)
+    /// Decode every picture's outputs as a single `kpusim run` does (decode_into_report(): the
+    /// same guess, detectors' boxes in the picture's pixels, warnings), the model hashed once.
+    /// Null: classifier outputs (by their shape) give top-K, the others keep their raw outputs.
+    const DecodeText* decode = nullptr;
+    std::vector<std::string> labels;  ///< class labels for the decoders (may be empty)
     /// Called after each picture with (pictures done, total), from a worker thread, never
     /// concurrently. May be empty.
     std::function<void(size_t, size_t)> progress;
@@ -45,16 +51,22 @@ struct PictureRecord {
     bool classifier = false;           ///< the first output looks like class scores
     std::vector<RankedClass> top;      ///< classifier: the `top` best classes, best first
     std::vector<OutputTensor> outputs; ///< every output when kept (see DatasetOptions)
+    /// With DatasetOptions::decode, for a decoder other than classify: decoded_json() of the
+    /// picture's report ("decode", "detections", "warnings", ...). Else empty.
+    nlohmann::ordered_json decoded;
 };
 
 /// Run `model` functionally on every file (load_model_input: pictures are resized to the
 /// model input). A picture that fails (unreadable, wrong size, run-time fault) gets a record
-/// with `error` set; the others still run. Records are in `files` order.
+/// with `error` set; the others still run. Records are in `files` order, and the same for
+/// any thread count. Each worker keeps its own memories (FunctionalMemories) and work
+/// buffers; nothing is shared between pictures but the read-only model.
 std::vector<PictureRecord> run_dataset(const Model& model, const std::vector<std::string>& files,
                                        const DatasetOptions& options);
 
 /// One JSON Lines record: {"file", "error"?, "top": [{"class", "label"?, "score"}...]?,
-/// "outputs": [{"shape": [n,c,h,w], "values": [...]}]?}. `labels` may be empty.
+/// the decoded keys of PictureRecord::decoded?, "outputs": [{"shape": [n,c,h,w], "values":
+/// [...]}]?}. `labels` may be empty.
 nlohmann::ordered_json record_json(const PictureRecord& record, const std::vector<std::string>& labels);
 
 /// Accuracy of a classifier over a CLASS_NAME/picture folder layout: the true class of a
@@ -81,6 +93,7 @@ struct DatasetCommand {
     std::string dump_dir;             ///< raw outputs in one subfolder per picture
     uint32_t top = 5;
     unsigned threads = 0;
+    DecodeText decode;                ///< --decode, --anchors, --threshold, --nms (as `kpusim run`)
 };
 
 /// Runs the pictures of `cmd` (functional path, all cores), writes the records, prints the

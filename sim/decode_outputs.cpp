@@ -67,11 +67,12 @@ const OutputTensor& first_output(const std::vector<OutputTensor>& outputs, Decod
 }  // namespace
 
 DecodeKind guess_outputs_decode(const Model& model, const std::vector<OutputTensor>& outputs,
-                                const std::vector<std::string>& labels, std::string* reason) {
+                                const std::vector<std::string>& labels, std::string* reason,
+                                const std::string* known_sha256) {
     auto say = [&](const std::string& text) {
         if (reason) *reason = text;
     };
-    if (const KnownModel* known = find_known_model(model_sha256(model))) {
+    if (const KnownModel* known = find_known_model(known_sha256 ? *known_sha256 : model_sha256(model))) {
         std::string text = std::string("guessed ") + to_string(known->decode) + ": known model " + known->name +
                            " (by the SHA-256 of its file)";
         std::string layout;  // what the shape rule says of the first output, when it agrees

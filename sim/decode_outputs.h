@@ -70,9 +70,11 @@ struct DecodedOutputs {
 
 /// Guess the decoder of a run of `model` from all its `outputs` (rules above). `labels` are
 /// the class labels the user gave (may be empty). `reason`, when not null, receives a line
-/// fit to print explaining the guess.
+/// fit to print explaining the guess. `model_sha256`: the model file's SHA-256 when the caller
+/// already has it; null: computed here.
 DecodeKind guess_outputs_decode(const Model& model, const std::vector<OutputTensor>& outputs,
-                                const std::vector<std::string>& labels, std::string* reason = nullptr);
+                                const std::vector<std::string>& labels, std::string* reason = nullptr,
+                                const std::string* model_sha256 = nullptr);
 
 /// Decode `outputs` of a run of `model` as `settings` ask (guessing when settings.decode is
 /// empty). ultraface and ultraface-landmark pick their outputs by value count, not index

@@ -114,9 +114,15 @@ std::vector<OutputTensor> read_outputs(const Model& model, const ExecutionMemory
 
 std::vector<OutputTensor> run_functional(const Model& model, const std::vector<uint8_t>& input,
                                          const kpu::KpuOptions& options) {
-    std::vector<uint8_t> main(uint64_t{model.main_mem_usage} + kMainMemorySlack, 0);
-    std::vector<uint8_t> kpu_ram(kpu::kKpuRamBytes, 0);
-    const ExecutionMemory mem{model.file->data(), main.data(), kpu_ram.data(), 0};
+    FunctionalMemories memories;
+    return run_functional(model, input, options, memories);
+}
+
+std::vector<OutputTensor> run_functional(const Model& model, const std::vector<uint8_t>& input,
+                                         const kpu::KpuOptions& options, FunctionalMemories& memories) {
+    memories.main.assign(uint64_t{model.main_mem_usage} + kMainMemorySlack, 0);
+    memories.kpu_ram.assign(kpu::kKpuRamBytes, 0);
+    const ExecutionMemory mem{model.file->data(), memories.main.data(), memories.kpu_ram.data(), 0};
     write_input(model, input, mem);
     for (const Layer& l : model.layers) execute_layer(model, l, mem, options);
     return read_outputs(model, mem);

@@ -60,4 +60,16 @@ std::vector<OutputTensor> read_outputs(const Model& model, const ExecutionMemory
 std::vector<OutputTensor> run_functional(const Model& model, const std::vector<uint8_t>& input,
                                          const kpu::KpuOptions& options = {});
 
+/// The memories of run_functional() kept from one run to the next (a dataset worker keeps
+/// one): the main-memory buffer and the 2 MiB KPU RAM keep their capacity, so later runs
+/// allocate and page-fault nothing. Not shared between threads.
+struct FunctionalMemories {
+    std::vector<uint8_t> main, kpu_ram;
+};
+
+/// run_functional() on `memories`, which it zeroes first: the outputs are those of a run on
+/// fresh memories.
+std::vector<OutputTensor> run_functional(const Model& model, const std::vector<uint8_t>& input,
+                                         const kpu::KpuOptions& options, FunctionalMemories& memories);
+
 }  // namespace kpusim

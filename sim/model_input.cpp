@@ -144,4 +144,10 @@ std::vector<uint8_t> test_pattern(const ModelInput& in) {
     return out;
 }
 
+std::pair<float, float> picture_size(const std::string& path, const ModelInput& in) {
+    int w = 0, h = 0, c = 0;
+    if (!path.empty() && stbi_info(path.c_str(), &w, &h, &c)) return {static_cast<float>(w), static_cast<float>(h)};
+    return {static_cast<float>(in.shape.w), static_cast<float>(in.shape.h)};
+}
+
 }  // namespace kpusim

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/layer_graph.h"
@@ -27,6 +28,11 @@ std::vector<uint8_t> load_model_input(const std::string& path, const ModelInput&
 /// load_model_input() on bytes already in memory; `path` names them in errors.
 std::vector<uint8_t> decode_model_input(const std::vector<uint8_t>& bytes, const std::string& path,
                                         const ModelInput& in);
+
+/// Width and height in pixels of the picture file `path` (its header, read by stb_image), or
+/// the model input's W x H when `path` is empty or not a picture stb_image reads (a raw
+/// input). Detection boxes are scaled to this size.
+std::pair<float, float> picture_size(const std::string& path, const ModelInput& in);
 
 /// Largest picture (pixels) and picture side load_model_input() decodes: 2^26 (8192 x 8192)
 /// and 2^24.

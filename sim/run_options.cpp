@@ -55,10 +55,11 @@ std::vector<float> parse_anchors(const std::string& text) {
 }
 
 std::string decode_into_report(const Model& model, const std::vector<OutputTensor>& outputs, const DecodeText& o,
-                               float picture_width, float picture_height, RunReport& report) {
+                               float picture_width, float picture_height, RunReport& report,
+                               const std::string* known_sha256) {
     std::string guess;
     const DecodeKind kind =
-        o.decode.empty() ? guess_outputs_decode(model, outputs, report.labels, &guess) : parse_decode_kind(o.decode);
+        o.decode.empty() ? guess_outputs_decode(model, outputs, report.labels, &guess, known_sha256) : parse_decode_kind(o.decode);
     if (kind == DecodeKind::ultraface || kind == DecodeKind::ultraface_landmark || kind == DecodeKind::features) {
         OutputsDecodeSettings settings;
         settings.decode = to_string(kind);
@@ -81,7 +82,7 @@ std::string decode_into_report(const Model& model, const std::vector<OutputTenso
     request.threshold = o.threshold;
     request.nms = o.nms;
     request.top = o.top;
-    request.model_sha256 = model_sha256(model);
+    request.model_sha256 = known_sha256 ? *known_sha256 : model_sha256(model);
     request.model_input = model.input.shape;
     request.picture_width = picture_width;
     request.picture_height = picture_height;

@@ -49,9 +49,12 @@ std::vector<float> parse_anchors(const std::string& text);
 /// YOLOv2 by sim/decode_choice.h, whose guesses fall back to no decoding with a warning, with
 /// the known-model table's anchors first (sim/known_models.h). Boxes are scaled to
 /// picture_width x picture_height pixels.
+/// `model_sha256`: the model file's SHA-256 when the caller already has it (a dataset run hashes
+/// the model once, not per picture); null: computed here.
 /// @return the guess explained in one line, or "" when the decoder was named.
 /// @throws InputError as decode_outputs() and decode_first_output() do.
 std::string decode_into_report(const Model& model, const std::vector<OutputTensor>& outputs, const DecodeText& o,
-                               float picture_width, float picture_height, RunReport& report);
+                               float picture_width, float picture_height, RunReport& report,
+                               const std::string* model_sha256 = nullptr);
 
 }  // namespace kpusim

@@ -205,6 +205,13 @@ nlohmann::ordered_json to_json(const RunReport& r) {
         outs.push_back({{"index", i}, {"shape", shape_json(outputs[i].shape)},
                         {"dtype", to_string(outputs[i].type)}});
     j["outputs"] = outs;
+    const nlohmann::ordered_json decoded = decoded_json(r);
+    for (const auto& [k, v] : decoded.items()) j[k] = v;
+    return j;
+}
+
+nlohmann::ordered_json decoded_json(const RunReport& r) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
     if (!r.top.empty()) {
         nlohmann::ordered_json top = nlohmann::ordered_json::array();
         for (const auto& c : r.top)

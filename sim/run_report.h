@@ -74,6 +74,11 @@ bool ram_mode_only(const RunReport& report);
 /// was obtained: "calibrated", "derived" or "projection" (sim/provenance.h).
 nlohmann::ordered_json to_json(const RunReport& report);
 
+/// The decoding part of to_json(): "top_k" (when any), "decode", "detections", "anchors" and
+/// "anchors_source" (yolo2), "warnings", "features" (features), in that order. Dataset records
+/// (sim/dataset_run.h) carry the same keys.
+nlohmann::ordered_json decoded_json(const RunReport& report);
+
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for
 /// several modes; one run: with each layer's basis), totals (with the load and forward basis).
 std::string to_text(const RunReport& report);
