@@ -5,7 +5,8 @@
 // examples/fast_facedetect/Readme.md at v0.2.0-beta4: slim-320 65.6 ms, RFB-320 164.8 ms on a
 // KD233, clocks not stated). forward_reference runs the scalar
 // reference kernels (KpuOptions::reference_kernels). dataset/T: pictures per second of a
-// dataset run (sim/dataset_run.h) of 8 copies of coffee.png through MobileNet on T threads.
+// dataset run (sim/dataset_run.h) of 64 copies of coffee.png through MobileNet on T threads.
+// forward_threads/threads:T: MobileNet forwards per second on T threads (no picture decoding).
 //
 //   ./build/kpusim_bench                       all benchmarks
 //   ./build/kpusim_bench --benchmark_filter=MobileNet
@@ -57,12 +58,24 @@ void forward_reference(benchmark::State& state, const std::string& relative, dou
 void dataset(benchmark::State& state) {
     const std::string shared = KPUSIM_SHARED_DIR;
     const Model m = load_kmodel(shared + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel");
-    const std::vector<std::string> files(8, shared + "/images/coffee.png");
+    const std::vector<std::string> files(64, shared + "/images/coffee.png");
     DatasetOptions opt;
     opt.threads = static_cast<unsigned>(state.range(0));
     for (auto _ : state) benchmark::DoNotOptimize(run_dataset(m, files, opt));
     state.counters["pictures/s"] = benchmark::Counter(static_cast<double>(files.size()),
                                                       benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// MobileNet forwards (test pattern, no picture decoding) on state.threads() threads at once,
+// each thread with its own memories as a dataset worker: forwards per second in total
+// (items_per_second) shows how the functional path scales with cores.
+void forward_threads(benchmark::State& state) {
+    static const Model m =
+        load_kmodel(std::string(KPUSIM_SHARED_DIR) + "/models/mobilenetv1_0.75_imagenet_v3/mbnet75.kmodel");
+    static const std::vector<uint8_t> input = test_pattern(m.input);
+    FunctionalMemories memories;
+    for (auto _ : state) benchmark::DoNotOptimize(run_functional(m, input, {}, memories));
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
 // One synthetic KPU layer: C -> C channels on a W x H map, 1x1 or 3x3, random weights.
@@ -149,6 +162,7 @@ BENCHMARK_CAPTURE(forward_reference, MobileNetV1_0_75, "models/mobilenetv1_0.75_
 BENCHMARK_CAPTURE(forward_reference, FaceDetectMaixPy, "models/face_detect_maixpy_v3/facedetect.kmodel", 12.732)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(dataset)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(forward_threads)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 // {kernel, channels, width}
 BENCHMARK(conv_kernel)->Args({1, 128, 56})->Args({3, 64, 56})->Unit(benchmark::kMillisecond);
 
