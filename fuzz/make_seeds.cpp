@@ -9,6 +9,7 @@
 // - OUT_DIR/check: every baseline report of BASELINES_DIR as "REPORT\0BASELINE" pairs
 //   (itself, and with the next one), and a few hand-made reports.
 // Prints the number of seeds per target. Exit 2 on a bad argument.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -166,8 +167,9 @@ std::vector<uint8_t> tiny_png() {
 }
 
 std::vector<uint8_t> with_selector(uint8_t selector, const std::vector<uint8_t>& b) {
-    std::vector<uint8_t> out{selector};
-    out.insert(out.end(), b.begin(), b.end());
+    std::vector<uint8_t> out(b.size() + 1);
+    out[0] = selector;
+    std::copy(b.begin(), b.end(), out.begin() + 1);
     return out;
 }
 

@@ -25,8 +25,10 @@ Model parse_kmodel(std::vector<uint8_t> bytes, const KmodelReadOptions& options)
         if (version == 4) return read_kmodel_v4(file, options);
         throw KmodelError(KmodelErrorKind::unsupported_version,
                           "kmodel version " + std::to_string(version) +
-                              " ('KMDL' container of nncase " +
-                              (version == 4 ? "0.2" : version == 5 ? "1.x" : "?") +
+                              " ('KMDL' container of " +
+                              (version == 5   ? "nncase 1.x"
+                               : version == 6 ? "nncase 2.x, for the K230"
+                                              : "an nncase release kpusim does not know") +
                               ") is not supported" + supported,
                           std::nullopt, "version");
     }

@@ -313,7 +313,7 @@ void K210::execute_job(Job& job) {
     if (is_v4 && s.mode != RunMode::ram && model.bodies_offset > kRunnerHeaderBytes)
         throw InputError("kmodel V4 in flash mode: MaixPy's kpu.load_flash keeps only the first " +
                          std::to_string(kRunnerHeaderBytes) + " bytes of a V4 model, which must hold the header, " +
-                         "the I/O tables, the constant blob and the node headers; this model's end at byte " +
+                         "the I/O tables, the constant blob and the node headers; in this model they end at byte " +
                          std::to_string(model.bodies_offset) + " (constants: " + std::to_string(model.constants.size) +
                          " bytes). Run it with kpu.load (--mode ram)");
     if (!is_v4 && s.mode != RunMode::ram) {
