@@ -56,7 +56,7 @@ template <typename Acc>
 struct Scratch {
     std::vector<Acc> acc;
     std::vector<uint8_t> activated, pooled, activated_q;
-    std::vector<int64_t> bn_values, xterm, xterm_q, kept_xterm;
+    std::vector<int64_t> bn_values, xterm, xterm_q, kept_xterm, channel_term;
     std::vector<uint64_t> kept_pixel;
     std::vector<int32_t> kept_acc;
     std::vector<double> xterm_f64;
@@ -271,6 +271,17 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const int32_t*
                      below(b_hi - lin->x_start) && below(top);
         return true;
     };
+    // The arg_w and arg_add terms of every output channel, read before any output is written
+    // (a main-memory output may overlap the weights in a malformed model; the reference path
+    // reads its own copy of them).
+    std::vector<int64_t>& channel_term = grow(scratch.channel_term, oc);
+    for (uint32_t o = 0; o < oc; ++o) {
+        const uint64_t first = uint64_t{o} * group_channels * k2;
+        channel_term[o] =
+            (w ? weight_sum_term(w + first, group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule)
+               : weight_sum_term(w8 + first, group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule)) +
+            a.arg_add * static_cast<int64_t>(group_channels);
+    }
     // Normal layers accumulate kOutputBlock output channels per pass over the input;
     // depthwise output o reads input channel o only.
     const uint32_t block = dw ? 1 : kOutputBlock;
@@ -292,11 +303,7 @@ void run_channels(const KpuLayerInputs& in, const PaddedInput& x, const int32_t*
 
         for (uint32_t j = 0; j < n; ++j) {
             const uint32_t o = o0 + j;
-            const int64_t per_channel =
-                (w ? weight_sum_term(wo[j], group_channels, k2, a.arg_w, a.shr_w, options.arg_x_rule)
-                   : weight_sum_term(w8 + uint64_t{o} * group_channels * k2, group_channels, k2, a.arg_w, a.shr_w,
-                                     options.arg_x_rule)) +
-                a.arg_add * static_cast<int64_t>(group_channels);
+            const int64_t per_channel = channel_term[o];
             uint64_t word = 0;
             std::memcpy(&word, in.batchnorm + uint64_t{o} * 8, 8);  // host is little-endian
             const BatchNormEntry bn = BatchNormEntry::decode(word);

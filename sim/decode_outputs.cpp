@@ -121,11 +121,12 @@ DecodedOutputs decode_outputs(const Model& model, const std::vector<OutputTensor
                               const OutputsDecodeSettings& s) {
     DecodedOutputs r;
     if (s.decode.empty()) {
-        r.kind = guess_outputs_decode(model, outputs, s.labels, &r.reason);
+        r.kind = guess_outputs_decode(model, outputs, s.labels, &r.reason,
+                                      s.model_sha256.empty() ? nullptr : &s.model_sha256);
     } else {
         r.kind = parse_decode_kind(s.decode);
     }
-    const std::string sha = model_sha256(model);
+    const std::string sha = s.model_sha256.empty() ? model_sha256(model) : s.model_sha256;
     if (const KnownModel* known = find_known_model(sha)) r.known_model = known->name;
     const Shape& in = model.input.shape;
     const float pw = s.picture_width > 0 ? s.picture_width : static_cast<float>(in.w);

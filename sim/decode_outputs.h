@@ -51,6 +51,9 @@ struct OutputsDecodeSettings {
     float picture_width = 0;
     float picture_height = 0;
     uint32_t feature_values = 8;      ///< features: how many leading values to keep
+    /// The model file's SHA-256 when the caller already has it (a dataset run hashes the model
+    /// once); empty: computed here.
+    std::string model_sha256;
 };
 
 /// What was decoded.

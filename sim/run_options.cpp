@@ -69,6 +69,7 @@ std::string decode_into_report(const Model& model, const std::vector<OutputTenso
         settings.labels = report.labels;
         settings.picture_width = picture_width;
         settings.picture_height = picture_height;
+        if (known_sha256) settings.model_sha256 = *known_sha256;
         DecodedOutputs decoded = decode_outputs(model, outputs, settings);
         report.decode = to_string(decoded.kind);
         report.top = std::move(decoded.top);

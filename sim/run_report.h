@@ -76,7 +76,7 @@ nlohmann::ordered_json to_json(const RunReport& report);
 
 /// The decoding part of to_json(): "top_k" (when any), "decode", "detections", "anchors" and
 /// "anchors_source" (yolo2), "warnings", "features" (features), in that order. Dataset records
-/// (sim/dataset_run.h) carry the same keys.
+/// of pictures decoded by anything but classify carry the same keys (sim/dataset_run.h).
 nlohmann::ordered_json decoded_json(const RunReport& report);
 
 /// The text form printed by `kpusim run`: summary, per-layer table (side by side for

@@ -183,6 +183,8 @@ TEST(DatasetRun, CommandLineWritesOneRecordPerPictureInOrder) {
 
 // A detector's dataset records carry what a single `kpusim run` decodes for each picture (the
 // same guess, boxes in each picture's pixels, anchors and warnings), for any thread count.
+// CanMV's V4 face detector takes its anchors from the known-model table, found by the model's
+// SHA-256, which a dataset run computes once and hands to every picture's decoding.
 TEST(DatasetRun, DetectorRecordsEqualSingleRunDecoding) {
     const fs::path root = fs::temp_directory_path() / ("kpusim_dataset_faces_" + std::to_string(getpid()));
     fs::remove_all(root);
@@ -190,38 +192,47 @@ TEST(DatasetRun, DetectorRecordsEqualSingleRunDecoding) {
     for (const char* face : {"face_21.jpg", "face_27.jpg"})
         fs::copy_file(test::shared_path(std::string("models/face_detect_maixpy_v3/") + face), root / face);
     fs::copy_file(test::shared_path("images/coffee.png"), root / "no_face.png");
-    const Model m = load_kmodel(test::shared_path("models/face_detect_maixpy_v3/facedetect.kmodel"));
     const auto files = list_dataset_inputs({root.string()});
     ASSERT_EQ(files.size(), 3u);
     DecodeText decode;  // guessed, as a plain `kpusim run`
 
-    std::vector<std::string> single;
-    size_t faces = 0;
-    for (const auto& file : files) {
-        RunReport report;
-        const auto outputs = run_functional(m, load_model_input(file, m.input));
-        const auto [w, h] = picture_size(file, m.input);
-        decode_into_report(m, outputs, decode, w, h, report);
-        EXPECT_EQ(report.decode, "yolo2");
-        faces += report.detections.size();
-        nlohmann::ordered_json j;
-        j["file"] = file;
-        const nlohmann::ordered_json decoded = decoded_json(report);
-        for (const auto& [k, v] : decoded.items()) j[k] = v;
-        single.push_back(j.dump());
-    }
-    EXPECT_EQ(faces, 2u);  // one face on each face picture, none on the coffee cup
+    for (const char* model_path : {"models/face_detect_maixpy_v3/facedetect.kmodel",
+                                   "models/face_detect_canmv_v4/face_detect_320x240.kmodel"}) {
+        SCOPED_TRACE(model_path);
+        const Model m = load_kmodel(test::shared_path(model_path));
+        const bool canmv = std::string(model_path).find("canmv") != std::string::npos;
+        std::vector<std::string> single;
+        size_t faces = 0;
+        for (const auto& file : files) {
+            RunReport report;
+            const auto outputs = run_functional(m, load_model_input(file, m.input));
+            const auto [w, h] = picture_size(file, m.input);
+            decode_into_report(m, outputs, decode, w, h, report);
+            EXPECT_EQ(report.decode, "yolo2");
+            faces += report.detections.size();
+            nlohmann::ordered_json j;
+            j["file"] = file;
+            const nlohmann::ordered_json decoded = decoded_json(report);
+            for (const auto& [k, v] : decoded.items()) j[k] = v;
+            single.push_back(j.dump());
+        }
+        EXPECT_EQ(faces, 2u);  // one face on each face picture, none on the coffee cup
 
-    for (unsigned threads : {1u, 2u}) {
-        SCOPED_TRACE(std::to_string(threads) + " threads");
-        DatasetOptions opt;
-        opt.threads = threads;
-        opt.decode = &decode;
-        const auto records = run_dataset(m, files, opt);
-        ASSERT_EQ(records.size(), files.size());
-        for (size_t i = 0; i < files.size(); ++i) {
-            EXPECT_TRUE(records[i].outputs.empty()) << "decoded records keep no raw outputs";
-            EXPECT_EQ(record_json(records[i], {}).dump(), single[i]) << files[i];
+        for (unsigned threads : {1u, 2u}) {
+            SCOPED_TRACE(std::to_string(threads) + " threads");
+            DatasetOptions opt;
+            opt.threads = threads;
+            opt.decode = &decode;
+            const auto records = run_dataset(m, files, opt);
+            ASSERT_EQ(records.size(), files.size());
+            for (size_t i = 0; i < files.size(); ++i) {
+                EXPECT_TRUE(records[i].outputs.empty()) << "decoded records keep no raw outputs";
+                const std::string record = record_json(records[i], {}).dump();
+                EXPECT_EQ(record, single[i]) << files[i];
+                if (canmv) {  // the anchors of the known-model table, found by the hash
+                    EXPECT_NE(record.find("known model face_detect_canmv_v4"), std::string::npos) << record;
+                }
+            }
         }
     }
     fs::remove_all(root);
