@@ -12,41 +12,28 @@ namespace {
 
 // 2 x 2 windows of rows r0 and r1 (2 x ow bytes each), 16 outputs at a time with SSE2 (part of
 // every x86-64 CPU); returns how many outputs were written (the caller does the rest).
-// Each 16-bit lane holds a pixel pair: the low byte is the left pixel, the high byte the right.
-uint32_t max_2x2_sse2(const uint8_t* r0, const uint8_t* r1, uint32_t ow, uint8_t* out) {
-#if defined(__SSE2__)
-    const uint32_t done = ow / 16 * 16;
-    const __m128i low = _mm_set1_epi16(0x00FF);
-    for (uint32_t ox = 0; ox < done; ox += 16) {
-        __m128i v[2];
-        for (int h = 0; h < 2; ++h) {
-            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + 2 * ox + 16 * h));
-            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + 2 * ox + 16 * h));
-            const __m128i m = _mm_max_epu8(a, b);  // the column maxima
-            v[h] = _mm_max_epi16(_mm_and_si128(m, low), _mm_srli_epi16(m, 8));
-        }
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), _mm_packus_epi16(v[0], v[1]));
-    }
-    return done;
-#else
-    (void)r0, (void)r1, (void)ow, (void)out;
-    return 0;
-#endif
-}
+enum class Window2x2 { max, mean };
 
-// The same for the floored mean (sum of four bytes / 4, below 2^10: exact in 16 bits).
-uint32_t mean_2x2_sse2(const uint8_t* r0, const uint8_t* r1, uint32_t ow, uint8_t* out) {
+template <Window2x2 kind>
+uint32_t pool_2x2_sse2(const uint8_t* r0, const uint8_t* r1, uint32_t ow, uint8_t* out) {
 #if defined(__SSE2__)
     const uint32_t done = ow / 16 * 16;
+    // Each 16-bit lane holds a pixel pair: the low byte is the left pixel, the high byte the right.
     const __m128i low = _mm_set1_epi16(0x00FF);
+    auto left = [&](__m128i v) { return _mm_and_si128(v, low); };
+    auto right = [](__m128i v) { return _mm_srli_epi16(v, 8); };
     for (uint32_t ox = 0; ox < done; ox += 16) {
         __m128i v[2];
         for (int h = 0; h < 2; ++h) {
             const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r0 + 2 * ox + 16 * h));
             const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(r1 + 2 * ox + 16 * h));
-            const __m128i sum = _mm_add_epi16(_mm_add_epi16(_mm_and_si128(a, low), _mm_srli_epi16(a, 8)),
-                                              _mm_add_epi16(_mm_and_si128(b, low), _mm_srli_epi16(b, 8)));
-            v[h] = _mm_srli_epi16(sum, 2);
+            if constexpr (kind == Window2x2::max) {
+                const __m128i m = _mm_max_epu8(a, b);  // the column maxima
+                v[h] = _mm_max_epi16(left(m), right(m));
+            } else {  // floored mean: the sum of four bytes is below 2^10, exact in 16 bits
+                const __m128i sum = _mm_add_epi16(_mm_add_epi16(left(a), right(a)), _mm_add_epi16(left(b), right(b)));
+                v[h] = _mm_srli_epi16(sum, 2);
+            }
         }
         _mm_storeu_si128(reinterpret_cast<__m128i*>(out + ox), _mm_packus_epi16(v[0], v[1]));
     }
@@ -80,7 +67,7 @@ void pool_plane(const uint8_t* in, uint32_t w, uint32_t h, PoolType type, uint8_
             case PoolType::max_2_s2: {
                 const uint8_t* r0 = in + uint64_t{y0} * w;
                 const uint8_t* r1 = r0 + w;
-                for (uint32_t ox = max_2x2_sse2(r0, r1, ow, o); ox < ow; ++ox) {
+                for (uint32_t ox = pool_2x2_sse2<Window2x2::max>(r0, r1, ow, o); ox < ow; ++ox) {
                     const uint8_t a = std::max(r0[2 * ox], r0[2 * ox + 1]);
                     const uint8_t b = std::max(r1[2 * ox], r1[2 * ox + 1]);
                     o[ox] = std::max(a, b);
@@ -90,7 +77,7 @@ void pool_plane(const uint8_t* in, uint32_t w, uint32_t h, PoolType type, uint8_
             case PoolType::mean_2_s2: {
                 const uint8_t* r0 = in + uint64_t{y0} * w;
                 const uint8_t* r1 = r0 + w;
-                for (uint32_t ox = mean_2x2_sse2(r0, r1, ow, o); ox < ow; ++ox)
+                for (uint32_t ox = pool_2x2_sse2<Window2x2::mean>(r0, r1, ow, o); ox < ow; ++ox)
                     o[ox] = static_cast<uint8_t>((uint32_t{r0[2 * ox]} + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / 4);
                 break;
             }
