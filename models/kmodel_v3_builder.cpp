@@ -1,5 +1,7 @@
 #include "models/kmodel_v3_builder.h"
 
+#include "models/byte_writer.h"
+
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -12,17 +14,6 @@ constexpr uint32_t kKpuRamRowsForBuilder = 32768;  // 2 MiB / 64
 
 uint64_t mask(uint32_t width) { return width >= 64 ? ~uint64_t{0} : (uint64_t{1} << width) - 1; }
 
-void put_u32(std::vector<uint8_t>& b, uint32_t v) {
-    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_u64(std::vector<uint8_t>& b, uint64_t v) {
-    for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_f32(std::vector<uint8_t>& b, float f) {
-    uint32_t v;
-    std::memcpy(&v, &f, 4);
-    put_u32(b, v);
-}
 void write_u32_at(std::vector<uint8_t>& b, std::size_t at, uint32_t v) {
     for (int i = 0; i < 4; ++i) b[at + i] = static_cast<uint8_t>(v >> (8 * i));
 }

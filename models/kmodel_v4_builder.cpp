@@ -7,14 +7,6 @@
 
 namespace kpusim::v4build {
 
-void put_u32(std::vector<uint8_t>& b, uint32_t v) {
-    for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-void put_f32(std::vector<uint8_t>& b, float v) {
-    uint32_t u;
-    std::memcpy(&u, &v, 4);
-    put_u32(b, u);
-}
 void put_range(std::vector<uint8_t>& b, const Range& r) {
     put_u32(b, r.memory_type);
     put_u32(b, r.datatype);

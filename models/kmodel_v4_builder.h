@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "models/byte_writer.h"
 #include "models/kmodel_v3_builder.h"
 
 namespace kpusim::v4build {
@@ -77,9 +78,9 @@ struct V4Builder {
 /// Overwrite 4 bytes at `offset` of `body` (grows the body with zeros if needed).
 void poke_u32(std::vector<uint8_t>& body, size_t offset, uint32_t value);
 void poke_f32(std::vector<uint8_t>& body, size_t offset, float value);
-/// Append little-endian values (for hand-made bodies).
-void put_u32(std::vector<uint8_t>& b, uint32_t v);
-void put_f32(std::vector<uint8_t>& b, float v);
+/// Append little-endian values (for hand-made bodies): models/byte_writer.h.
+using kpusim::put_f32;
+using kpusim::put_u32;
 void put_range(std::vector<uint8_t>& b, const Range& r);
 
 // ---- CPU op descriptions and body writers (§9.3 layouts) -------------------------------------
