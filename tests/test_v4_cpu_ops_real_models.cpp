@@ -53,22 +53,24 @@ Walk walk(const std::string& relative) {
     return w;
 }
 
+// The nine V4 models of ../shared/models.
+const char* kModels[] = {
+    "models/face_detect_canmv_v4/face_detect_320x240.kmodel",
+    "models/iris_v4/iris.kmodel",
+    "models/maix_asr_v4/maix_asr_2900k_0x500000.kmodel",
+    "models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel",
+    "models/mobilenet0.25_feature_canmv_v4/mb-0.25.kmodel",
+    "models/ulffd_landmark_v4/ulffd_landmark.kmodel",
+    "models/ulffd_rfb320_v4/RFB-320.kmodel",
+    "models/ulffd_slim320_v4/slim-320.kmodel",
+    "models/yolo20_voc_nncase_v4/yolo.kmodel",
+};
+
 }  // namespace
 
 TEST(V4CpuOpsRealModels, EveryCpuNodeOfEveryV4ModelParsesAndRuns) {
-    const char* models[] = {
-        "models/face_detect_canmv_v4/face_detect_320x240.kmodel",
-        "models/iris_v4/iris.kmodel",
-        "models/maix_asr_v4/maix_asr_2900k_0x500000.kmodel",
-        "models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel",
-        "models/mobilenet0.25_feature_canmv_v4/mb-0.25.kmodel",
-        "models/ulffd_landmark_v4/ulffd_landmark.kmodel",
-        "models/ulffd_rfb320_v4/RFB-320.kmodel",
-        "models/ulffd_slim320_v4/slim-320.kmodel",
-        "models/yolo20_voc_nncase_v4/yolo.kmodel",
-    };
     int total = 0;
-    for (const char* m : models) {
+    for (const char* m : kModels) {
         SCOPED_TRACE(m);
         const Walk w = walk(m);
         ASSERT_FALSE(w.nodes.empty());
@@ -172,18 +174,6 @@ std::vector<uint8_t> reencode(const v4::CpuNode& node) {
         },
         node.op);
 }
-
-const char* kModels[] = {
-    "models/face_detect_canmv_v4/face_detect_320x240.kmodel",
-    "models/iris_v4/iris.kmodel",
-    "models/maix_asr_v4/maix_asr_2900k_0x500000.kmodel",
-    "models/mnist_canmv_v4/uint8_mnist_cnn_model.kmodel",
-    "models/mobilenet0.25_feature_canmv_v4/mb-0.25.kmodel",
-    "models/ulffd_landmark_v4/ulffd_landmark.kmodel",
-    "models/ulffd_rfb320_v4/RFB-320.kmodel",
-    "models/ulffd_slim320_v4/slim-320.kmodel",
-    "models/yolo20_voc_nncase_v4/yolo.kmodel",
-};
 
 }  // namespace
 
